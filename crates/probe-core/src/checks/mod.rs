@@ -1,0 +1,7 @@
+//! The checks that come with `probe-core`, one per file.
+
+pub mod http;
+pub mod tcp;
+
+pub use self::http::HttpCheck;
+pub use self::tcp::TcpCheck;

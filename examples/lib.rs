@@ -1,0 +1,1 @@
+//! Examples live in this directory; see each file for how to run it.
