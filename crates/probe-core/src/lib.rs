@@ -23,10 +23,12 @@
 mod check;
 pub mod checks;
 mod engine;
+pub mod evaluators;
 mod handles;
 mod health;
 pub mod http_client;
 mod policy;
+pub mod proto;
 mod report;
 mod status;
 pub mod time;

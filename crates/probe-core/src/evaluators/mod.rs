@@ -1,0 +1,1 @@
+//! Pure evaluators: rules from observed state to a verdict, with no I/O, one per file.

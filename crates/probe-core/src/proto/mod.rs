@@ -1,0 +1,2 @@
+//! Hand-written protocol readers and writers for the checks, one protocol per file.
+//! Each reader is a pure function over bytes, so it is fuzzed and tested without sockets.

@@ -1,0 +1,7 @@
+//! Test support for the probe workspace: loopback servers that stand in for systems the
+//! tests cannot run, built from their documented wire formats. Every server binds
+//! `127.0.0.1:0` and stops when its handle is dropped.
+
+pub mod connect;
+pub mod kafka;
+pub mod upstream;
