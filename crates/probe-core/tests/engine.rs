@@ -1,0 +1,457 @@
+//! The engine's semantics, on a paused clock: parallelism, timeouts, the deadline, reuse,
+//! single-flight, thresholds, staleness, criticality, panics and the application handles.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use probe_core::{from_fn, BuildError, Health, Outcome, Policy, Probe, Scope, Select, Status};
+use tokio::time::{advance, Instant};
+
+const R: [Probe; 1] = [Probe::Readiness];
+
+/// A check that counts its runs and answers from a script (the last entry repeats).
+fn scripted(
+    runs: &Arc<AtomicU32>,
+    script: &'static [Status],
+    delay: Duration,
+) -> impl probe_core::Check {
+    let runs = runs.clone();
+    from_fn(Scope::Local, move || {
+        let n = runs.fetch_add(1, Ordering::SeqCst) as usize;
+        async move {
+            tokio::time::sleep(delay).await;
+            match script[n.min(script.len() - 1)] {
+                Status::Pass => Outcome::pass(),
+                Status::Warn => Outcome::warn("degraded"),
+                Status::Fail => Outcome::fail(format!("run {n} failed")),
+            }
+        }
+    })
+}
+
+fn counter() -> Arc<AtomicU32> {
+    Arc::new(AtomicU32::new(0))
+}
+
+async fn ready(h: &Health) -> probe_core::Report {
+    h.evaluate(Probe::Readiness, &Select::All).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn checks_of_a_probe_run_in_parallel() {
+    let (a, b) = (counter(), counter());
+    let h = Health::builder()
+        .check(
+            "a",
+            scripted(&a, &[Status::Pass], Duration::from_millis(300)),
+            R,
+            Policy::default(),
+        )
+        .unwrap()
+        .check(
+            "b",
+            scripted(&b, &[Status::Pass], Duration::from_millis(300)),
+            R,
+            Policy::default(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let report = ready(&h).await;
+    assert_eq!(report.status, Status::Pass);
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(300),
+        "two 300 ms checks took the time of one"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_check_that_never_answers_fails_at_its_timeout() {
+    let hang = from_fn(Scope::Local, || std::future::pending::<Outcome>());
+    let h = Health::builder()
+        .check("hung", hang, R, Policy::default())
+        .unwrap()
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let report = ready(&h).await;
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(800),
+        "the default timeout fits in the kubelet's 1 s"
+    );
+    let c = report.get("hung").unwrap();
+    assert_eq!(c.status, Status::Fail);
+    assert_eq!(c.message.as_deref(), Some("timed out after 800ms"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_whole_evaluation_is_bounded_by_the_deadline() {
+    let hang = from_fn(Scope::Local, || std::future::pending::<Outcome>());
+    let h = Health::builder()
+        .check(
+            "hung",
+            hang,
+            R,
+            Policy::default().timeout(Duration::from_secs(30)),
+        )
+        .unwrap()
+        .deadline(Duration::from_millis(250))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let report = ready(&h).await;
+    assert_eq!(start.elapsed(), Duration::from_millis(250));
+    assert_eq!(report.status, Status::Fail);
+    assert_eq!(
+        report.get("hung").unwrap().message.as_deref(),
+        Some("no result within the deadline of 250ms")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn results_are_reused_within_the_window_and_failures_have_their_own() {
+    let runs = counter();
+    let policy = Policy::default()
+        .cache(Duration::from_secs(1))
+        .cache_fail(Duration::from_millis(100));
+    let script = &[Status::Pass, Status::Fail, Status::Fail, Status::Pass];
+    let h = Health::builder()
+        .check("c", scripted(&runs, script, Duration::ZERO), R, policy)
+        .unwrap()
+        .build()
+        .unwrap();
+
+    assert!(!ready(&h).await.checks[0].cached);
+    let again = ready(&h).await;
+    assert!(again.checks[0].cached, "a pass is reused within cache = 1s");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+
+    advance(Duration::from_secs(1)).await;
+    assert_eq!(
+        ready(&h).await.status,
+        Status::Fail,
+        "after the window the check runs again"
+    );
+    advance(Duration::from_millis(50)).await;
+    assert_eq!(ready(&h).await.status, Status::Fail);
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        2,
+        "a failure is reused for cache_fail = 100ms"
+    );
+    advance(Duration::from_millis(60)).await;
+    ready(&h).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_probes_share_one_run() {
+    let runs = counter();
+    let h = Health::builder()
+        .check(
+            "slow",
+            scripted(&runs, &[Status::Pass], Duration::from_millis(200)),
+            R,
+            Policy::default(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let h = h.clone();
+        tasks.spawn(async move { ready(&h).await.status });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), Status::Pass);
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "1000 concurrent probes, no reuse window: one run"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn thresholds_delay_the_effective_status_and_report_the_raw_one() {
+    let runs = counter();
+    let script = &[
+        Status::Fail,
+        Status::Fail,
+        Status::Fail,
+        Status::Pass,
+        Status::Pass,
+    ];
+    let policy = Policy::default().thresholds(3, 2);
+    let h = Health::builder()
+        .check("c", scripted(&runs, script, Duration::ZERO), R, policy)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let r = ready(&h).await;
+        let c = r.get("c").unwrap();
+        seen.push((c.raw, c.status, c.consecutive_failures));
+    }
+    use Status::*;
+    assert_eq!(
+        seen,
+        vec![
+            (Fail, Pass, 1),
+            (Fail, Pass, 2),
+            (Fail, Fail, 3),
+            (Pass, Fail, 0),
+            (Pass, Pass, 0)
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn non_critical_failures_warn_and_the_probe_still_passes() {
+    let runs = counter();
+    let h = Health::builder()
+        .check(
+            "optional",
+            scripted(&runs, &[Status::Fail], Duration::ZERO),
+            R,
+            Policy::default().non_critical(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let r = ready(&h).await;
+    assert_eq!(r.status, Status::Warn);
+    assert!(r.status.is_passing());
+    assert_eq!(r.checks[0].raw, Status::Fail);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_check_is_a_failed_check() {
+    let boom = from_fn(Scope::Local, || async { panic!("boom") });
+    let h = Health::builder()
+        .check("boom", boom, R, Policy::default())
+        .unwrap()
+        .build()
+        .unwrap();
+    let r = ready(&h).await;
+    assert_eq!(r.status, Status::Fail);
+    assert_eq!(r.checks[0].message.as_deref(), Some("check panicked: boom"));
+    // and the engine keeps serving
+    assert_eq!(ready(&h).await.status, Status::Fail);
+}
+
+#[tokio::test(start_paused = true)]
+async fn background_checks_run_on_their_schedule_and_go_stale() {
+    let runs = counter();
+    let runs2 = runs.clone();
+    // Answers quickly twice, then hangs forever: the last result ages until it is stale.
+    let check = from_fn(Scope::Local, move || {
+        let n = runs2.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n >= 2 {
+                std::future::pending::<()>().await;
+            }
+            Outcome::pass()
+        }
+    });
+    let policy = Policy::default()
+        .every(Duration::from_secs(1))
+        .timeout(Duration::from_secs(60))
+        .max_age(Duration::from_secs(3));
+    let h = Health::builder()
+        .check("bg", check, R, policy)
+        .unwrap()
+        .build()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let r = ready(&h).await;
+    assert_eq!(r.status, Status::Pass);
+    assert!(r.checks[0].cached, "probes read the background result");
+    let before = runs.load(Ordering::SeqCst);
+    ready(&h).await;
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        before,
+        "reading does not run a background check"
+    );
+    // Run 2 at t=1s passes; run 3 at t=2s hangs. At t=4.1s the last result is 3.1s old.
+    tokio::time::sleep(Duration::from_millis(4100)).await;
+    let r = ready(&h).await;
+    assert!(r.checks[0].stale);
+    assert_eq!(r.status, Status::Fail);
+    assert!(
+        r.checks[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("stale: last result is 3.1"),
+        "{:?}",
+        r.checks[0].message
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn dependencies_stay_out_of_liveness_unless_opted_in() {
+    let dep = || from_fn(Scope::Dependency, || async { Outcome::pass() });
+    let refused = Health::builder()
+        .check("db", dep(), [Probe::Liveness], Policy::default())
+        .err();
+    assert_eq!(refused, Some(BuildError::DependencyInLiveness("db".into())));
+    assert!(refused.unwrap().to_string().contains("liveness"));
+    let h = Health::builder()
+        .dependency_in_liveness("db", dep(), [Probe::Liveness], Policy::default())
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        h.evaluate(Probe::Liveness, &Select::All).await.status,
+        Status::Pass
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn builder_refuses_bad_names_and_duplicates() {
+    let ok = || from_fn(Scope::Local, || async { Outcome::pass() });
+    assert!(matches!(
+        Health::builder().check("a/b", ok(), R, Policy::default()),
+        Err(BuildError::BadName(_))
+    ));
+    assert!(matches!(
+        Health::builder().check("shutdown", ok(), R, Policy::default()),
+        Err(BuildError::BadName(_))
+    ));
+    let dup = Health::builder()
+        .check("a", ok(), R, Policy::default())
+        .unwrap()
+        .check("a", ok(), R, Policy::default());
+    assert!(matches!(dup, Err(BuildError::DuplicateName(_))));
+    assert!(matches!(
+        Health::builder().check("a", ok(), [], Policy::default()),
+        Err(BuildError::NoProbes(_))
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn readiness_waits_for_startup_and_startup_is_a_latch() {
+    let runs = counter();
+    let script = &[Status::Fail, Status::Pass, Status::Fail];
+    let h = Health::builder()
+        .check(
+            "warmup",
+            scripted(&runs, script, Duration::ZERO),
+            [Probe::Startup],
+            Policy::default(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let r = ready(&h).await;
+    assert_eq!(r.status, Status::Fail);
+    assert_eq!(
+        r.get("startup").unwrap().message.as_deref(),
+        Some("startup has not completed")
+    );
+    assert_eq!(
+        ready(&h).await.status,
+        Status::Pass,
+        "startup passed on its second run"
+    );
+    assert!(h.startup().has_passed());
+    let s = h.evaluate(Probe::Startup, &Select::All).await;
+    assert_eq!(s.status, Status::Pass, "once passed, stays passed");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        2,
+        "a closed latch runs no startup checks"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn manual_startup_waits_for_the_application() {
+    let h = Health::builder().manual_startup().build().unwrap();
+    assert_eq!(
+        h.evaluate(Probe::Startup, &Select::All).await.status,
+        Status::Fail
+    );
+    assert_eq!(ready(&h).await.status, Status::Fail);
+    h.startup().done();
+    assert_eq!(
+        h.evaluate(Probe::Startup, &Select::All).await.status,
+        Status::Pass
+    );
+    assert_eq!(ready(&h).await.status, Status::Pass);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_fails_readiness_at_once_and_liveness_stays_green() {
+    let h = Health::builder().build().unwrap();
+    assert_eq!(ready(&h).await.status, Status::Pass);
+    h.shutdown().begin();
+    let r = ready(&h).await;
+    assert_eq!(r.status, Status::Fail);
+    assert_eq!(
+        r.get("shutdown").unwrap().message.as_deref(),
+        Some("shutting down")
+    );
+    assert_eq!(
+        h.evaluate(Probe::Liveness, &Select::All).await.status,
+        Status::Pass
+    );
+    tokio::time::timeout(Duration::from_secs(1), h.shutdown().begun())
+        .await
+        .expect("begun() resolves");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_readiness_toggle_takes_the_service_out_and_back() {
+    let h = Health::builder().build().unwrap();
+    h.readiness().set(false);
+    assert_eq!(ready(&h).await.get("ready").unwrap().status, Status::Fail);
+    h.readiness().set(true);
+    assert_eq!(ready(&h).await.status, Status::Pass);
+}
+
+#[tokio::test(start_paused = true)]
+async fn select_evaluates_one_check_alone_or_excludes_some() {
+    let (a, b) = (counter(), counter());
+    let h = Health::builder()
+        .check(
+            "a",
+            scripted(&a, &[Status::Pass], Duration::ZERO),
+            R,
+            Policy::default(),
+        )
+        .unwrap()
+        .check(
+            "b",
+            scripted(&b, &[Status::Fail], Duration::ZERO),
+            R,
+            Policy::default(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let only = h
+        .evaluate(Probe::Readiness, &Select::Only("a".into()))
+        .await;
+    assert_eq!((only.status, only.checks.len()), (Status::Pass, 1));
+    let excl = h
+        .evaluate(
+            Probe::Readiness,
+            &Select::Exclude(vec!["b".into(), "nope".into()]),
+        )
+        .await;
+    assert_eq!((excl.status, excl.checks.len()), (Status::Pass, 1));
+    assert_eq!(ready(&h).await.status, Status::Fail);
+    assert!(h.contains(Probe::Readiness, "b") && !h.contains(Probe::Liveness, "b"));
+    assert_eq!(
+        b.load(Ordering::SeqCst),
+        1,
+        "excluded and unselected checks do not run"
+    );
+}
