@@ -70,7 +70,7 @@ async fn checks_of_a_probe_run_in_parallel() {
 
 #[tokio::test(start_paused = true)]
 async fn a_check_that_never_answers_fails_at_its_timeout() {
-    let hang = from_fn(Scope::Local, || std::future::pending::<Outcome>());
+    let hang = from_fn(Scope::Local, std::future::pending::<Outcome>);
     let h = Health::builder()
         .check("hung", hang, R, Policy::default())
         .unwrap()
@@ -90,7 +90,7 @@ async fn a_check_that_never_answers_fails_at_its_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn the_whole_evaluation_is_bounded_by_the_deadline() {
-    let hang = from_fn(Scope::Local, || std::future::pending::<Outcome>());
+    let hang = from_fn(Scope::Local, std::future::pending::<Outcome>);
     let h = Health::builder()
         .check(
             "hung",

@@ -1,1 +1,37 @@
-//! placeholder
+//! Serves `probe-core`'s health on raw hyper 1.
+//!
+//! One hyper [`Service`](hyper::service::Service), [`ProbeService`], answers the routes of
+//! one or more *dialects* (the Kubernetes `/livez` `/readyz` `/startupz` family, and the
+//! surfaces of the tools `probe` replaces). It is usable three ways:
+//!
+//! - served on its own socket: [`Server::bind`] then [`Bound::serve`];
+//! - mounted inside another hyper (or axum) server: call [`ProbeService::respond`];
+//! - called in tests with no socket at all, like any `Service`.
+//!
+//! ```
+//! use probe_core::Health;
+//! use probe_http::{Kubernetes, ProbeService};
+//!
+//! let health = Health::builder().build().unwrap();
+//! let service = ProbeService::builder().dialect(Kubernetes::new(health)).build();
+//! ```
+
+mod access;
+pub mod dialect;
+mod health_json;
+mod kubernetes;
+mod query;
+pub mod response;
+mod server;
+mod service;
+mod signal;
+
+pub use access::{ClientAddr, Details};
+pub use dialect::{Dialect, Req};
+pub use health_json::health_json;
+pub use kubernetes::Kubernetes;
+pub use query::Query;
+pub use response::{Body, Response};
+pub use server::{BindError, Bound, Server, ServerConfig};
+pub use service::{ProbeService, ServiceBuilder};
+pub use signal::terminate;

@@ -1,0 +1,80 @@
+//! Who is asking: the client's address, and how much of the truth it may see.
+
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+/// The client's socket address, put in a request's extensions by the server.
+///
+/// An embedder mounting the service elsewhere inserts it to get the loopback privileges
+/// of the [`Details::Local`] policy; without it a client counts as remote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// Which clients see check messages (the reason a check failed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Details {
+    /// Nobody: every message reads `reason withheld`.
+    Never,
+    /// Clients on loopback (127.0.0.0/8, ::1) see messages; others see `reason withheld`.
+    #[default]
+    Local,
+    /// Everybody.
+    Always,
+}
+
+impl Details {
+    /// Whether a client at `client` sees messages.
+    pub fn shows(self, client: Option<SocketAddr>) -> bool {
+        match self {
+            Details::Never => false,
+            Details::Always => true,
+            Details::Local => client.is_some_and(|c| is_loopback(c.ip())),
+        }
+    }
+}
+
+impl FromStr for Details {
+    type Err = probe_core::ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "never" => Ok(Details::Never),
+            "local" => Ok(Details::Local),
+            "always" => Ok(Details::Always),
+            _ => Err(probe_core::ParseError::new(
+                "details policy",
+                s,
+                "never, local, always",
+            )),
+        }
+    }
+}
+
+/// Loopback, including IPv4-mapped IPv6 loopback (`::ffff:127.0.0.1`).
+pub(crate) fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_clients_see_details_by_default() {
+        let at = |s: &str| Some(s.parse::<SocketAddr>().unwrap());
+        assert!(Details::Local.shows(at("127.0.0.1:1")));
+        assert!(Details::Local.shows(at("127.8.9.1:1")));
+        assert!(Details::Local.shows(at("[::1]:1")));
+        assert!(Details::Local.shows(at("[::ffff:127.0.0.1]:1")));
+        assert!(!Details::Local.shows(at("10.0.0.7:1")));
+        assert!(!Details::Local.shows(None));
+        assert!(!Details::Never.shows(at("127.0.0.1:1")));
+        assert!(Details::Always.shows(at("10.0.0.7:1")));
+        assert_eq!("LOCAL".parse::<Details>(), Ok(Details::Local));
+        assert!("some".parse::<Details>().is_err());
+    }
+}

@@ -1,0 +1,35 @@
+//! A dialect: a family of routes, and how it renders a report.
+
+use std::net::SocketAddr;
+
+use http::request::Parts;
+use probe_core::BoxFuture;
+
+use crate::{Query, Response};
+
+/// One request, as a dialect sees it: the path below the service's prefix, the query,
+/// the headers, and who is asking.
+#[derive(Clone, Copy, Debug)]
+pub struct Req<'a> {
+    /// Method, URI, headers and extensions of the request.
+    pub parts: &'a Parts,
+    /// The path with the service's prefix removed (always starts with `/`).
+    pub path: &'a str,
+    /// The query string.
+    pub query: Query<'a>,
+    /// The client's address, when known.
+    pub client: Option<SocketAddr>,
+}
+
+/// A family of routes served by [`ProbeService`](crate::ProbeService).
+///
+/// Dialects are asked in the order they were added; the first that knows the path
+/// answers. Rendering is a pure function of the request and a report, so dialects test
+/// with no socket.
+pub trait Dialect: Send + Sync + 'static {
+    /// The dialect's name in configuration and logs, e.g. `kubernetes`.
+    fn name(&self) -> &'static str;
+
+    /// Answers `req` if its path is one of this dialect's routes; `None` otherwise.
+    fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>>;
+}

@@ -1,0 +1,166 @@
+//! The hardened listener: bind apart from serve, a connection cap, small buffers, a
+//! header-read timeout, keep-alive, and a graceful drain.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::{service_fn, Service};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::Semaphore;
+
+use crate::{ClientAddr, ProbeService};
+
+/// Limits of the listener. The defaults suit a probe endpoint: small requests, many
+/// short-lived clients, never a slow one holding memory.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// A client must send its request headers within this time (default 2 s).
+    pub header_read_timeout: Duration,
+    /// The per-connection read buffer cap (default and minimum: 8 KiB).
+    pub max_buf_size: usize,
+    /// Connections served at once; further clients wait in the accept queue (default 1024).
+    pub max_connections: usize,
+    /// Whether connections are kept alive between requests (default true).
+    pub keep_alive: bool,
+    /// After the drain, how long in-flight requests may take to finish (default 5 s).
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout: Duration::from_secs(2),
+            max_buf_size: 8 * 1024,
+            max_connections: 1024,
+            keep_alive: true,
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The listener could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr}: {reason}")]
+pub struct BindError {
+    addr: SocketAddr,
+    reason: String,
+    #[source]
+    source: io::Error,
+}
+
+impl BindError {
+    fn new(addr: SocketAddr, source: io::Error) -> Self {
+        let reason = match source.kind() {
+            io::ErrorKind::AddrInUse => "address already in use".to_owned(),
+            io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+            io::ErrorKind::AddrNotAvailable => "address not available on this host".to_owned(),
+            _ => probe_core::http_client::io_reason(&source),
+        };
+        BindError {
+            addr,
+            reason,
+            source,
+        }
+    }
+}
+
+/// Entry point: `Server::bind(addr, config)`.
+#[derive(Debug)]
+pub struct Server;
+
+impl Server {
+    /// Binds `addr` (port 0 picks a free port). Fails cleanly, before anything claims to
+    /// listen, when the address is in use. Must be called inside a Tokio runtime.
+    pub fn bind(addr: SocketAddr, config: ServerConfig) -> Result<Bound, BindError> {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        };
+        let socket = socket.map_err(|e| BindError::new(addr, e))?;
+        socket
+            .set_reuseaddr(true)
+            .map_err(|e| BindError::new(addr, e))?;
+        socket.bind(addr).map_err(|e| BindError::new(addr, e))?;
+        let listener = socket.listen(1024).map_err(|e| BindError::new(addr, e))?;
+        let local_addr = listener.local_addr().map_err(|e| BindError::new(addr, e))?;
+        Ok(Bound {
+            listener,
+            local_addr,
+            config,
+        })
+    }
+}
+
+/// A bound listener, not yet serving.
+#[derive(Debug)]
+pub struct Bound {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    config: ServerConfig,
+}
+
+impl Bound {
+    /// The address actually bound (with the real port when 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves `service` until `shutdown` resolves, then stops accepting, lets in-flight
+    /// requests finish (up to the configured shutdown timeout) and returns.
+    pub async fn serve(self, service: ProbeService, shutdown: impl Future<Output = ()>) {
+        let Bound {
+            listener, config, ..
+        } = self;
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(config.header_read_timeout)
+            .max_buf_size(config.max_buf_size.max(8 * 1024))
+            .keep_alive(config.keep_alive);
+        let graceful = GracefulShutdown::new();
+        let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                () = &mut shutdown => break,
+            };
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let svc = service.clone();
+            let with_addr = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ClientAddr(peer));
+                svc.call(req)
+            });
+            let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), with_addr));
+            tokio::spawn(async move {
+                let _ = conn.await;
+                drop(permit);
+            });
+        }
+        drop(listener);
+        if tokio::time::timeout(config.shutdown_timeout, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still open after the shutdown timeout; closing them");
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! `ProbeService`: the one hyper `Service`, dispatching to dialects under an optional prefix.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http::Request;
+
+use crate::dialect::{Dialect, Req};
+use crate::response::not_found;
+use crate::{ClientAddr, Query, Response};
+
+/// Builds a [`ProbeService`].
+#[derive(Default)]
+pub struct ServiceBuilder {
+    dialects: Vec<Box<dyn Dialect>>,
+    prefix: String,
+}
+
+impl ServiceBuilder {
+    /// Adds a dialect; dialects are asked in the order they were added.
+    pub fn dialect(mut self, dialect: impl Dialect) -> Self {
+        self.dialects.push(Box::new(dialect));
+        self
+    }
+
+    /// Adds an already boxed dialect.
+    pub fn boxed_dialect(mut self, dialect: Box<dyn Dialect>) -> Self {
+        self.dialects.push(dialect);
+        self
+    }
+
+    /// Serves every route under `prefix` (e.g. `/kpow`); `""` or `/` for none.
+    pub fn path_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = normalize_prefix(prefix);
+        self
+    }
+
+    /// The service.
+    pub fn build(self) -> ProbeService {
+        ProbeService(Arc::new(Inner {
+            dialects: self.dialects,
+            prefix: self.prefix,
+        }))
+    }
+}
+
+/// `/kpow/` and `kpow` both become `/kpow`; `/` becomes the empty prefix.
+pub(crate) fn normalize_prefix(prefix: &str) -> String {
+    let trimmed = prefix.trim_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// The probe endpoints as one hyper service. Cheap to clone.
+#[derive(Clone)]
+pub struct ProbeService(Arc<Inner>);
+
+struct Inner {
+    dialects: Vec<Box<dyn Dialect>>,
+    prefix: String,
+}
+
+impl ProbeService {
+    /// Starts building a service.
+    pub fn builder() -> ServiceBuilder {
+        ServiceBuilder::default()
+    }
+
+    /// Answers one request. The body of the request is never read.
+    ///
+    /// Embedders mounting the service in their own server call this; insert a
+    /// [`ClientAddr`] extension to let loopback clients see details.
+    pub async fn respond<B>(&self, req: Request<B>) -> Response {
+        let (parts, _body) = req.into_parts();
+        let client = parts.extensions.get::<ClientAddr>().map(|c| c.0);
+        let full = parts.uri.path();
+        let path = if self.0.prefix.is_empty() {
+            Some(full)
+        } else {
+            full.strip_prefix(self.0.prefix.as_str())
+                .filter(|p| p.is_empty() || p.starts_with('/'))
+        };
+        let Some(path) = path else {
+            return not_found(&parts.method);
+        };
+        let path = if path.is_empty() { "/" } else { path };
+        let req = Req {
+            parts: &parts,
+            path,
+            query: Query(parts.uri.query().unwrap_or("")),
+            client,
+        };
+        for d in &self.0.dialects {
+            if let Some(answer) = d.answer(req) {
+                return answer.await;
+            }
+        }
+        not_found(&parts.method)
+    }
+}
+
+impl<B: Send + 'static> hyper::service::Service<Request<B>> for ProbeService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn call(&self, req: Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.respond(req).await) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_normalized() {
+        assert_eq!(normalize_prefix(""), "");
+        assert_eq!(normalize_prefix("/"), "");
+        assert_eq!(normalize_prefix("kpow"), "/kpow");
+        assert_eq!(normalize_prefix("/kpow/"), "/kpow");
+    }
+}

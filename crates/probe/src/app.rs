@@ -1,0 +1,111 @@
+//! Running a parsed command line: logging, then the command, then the exit status.
+//! Exit status: 0 done or up, 1 down or a runtime failure, 2 bad usage, 64 bad configuration.
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, LogFormat};
+use crate::config::ConfigError;
+use crate::env::Env;
+use crate::{check_cmd, logging, serve};
+
+/// Exit status for a bad configuration or flag value (sysexits EX_USAGE).
+const EXIT_CONFIG: u8 = 64;
+
+/// Runs `cli` with the variables of `env`, and returns the process's exit status.
+pub fn main(cli: Cli, env: &dyn Env) -> ExitCode {
+    match run(cli, env) {
+        Ok(code) => code,
+        Err(Failure::Config(e)) => {
+            eprintln!("probe: configuration error: {e}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+        Err(Failure::Runtime(e)) => {
+            tracing::error!("{e}");
+            eprintln!("probe: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+enum Failure {
+    Config(ConfigError),
+    Runtime(String),
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure::Config(e)
+    }
+}
+
+fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
+    let level = match cli
+        .log
+        .log_level
+        .clone()
+        .or_else(|| env.var("PROBE_LOG_LEVEL").filter(|s| !s.is_empty()))
+    {
+        Some(l) => Some(logging::level(&l)?),
+        None => None,
+    };
+    let format = match (cli.log.log_format, env.var("PROBE_LOG_FORMAT")) {
+        (Some(f), _) => f,
+        (None, Some(f)) => match f.to_ascii_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => {
+                return Err(ConfigError::key(
+                    "PROBE_LOG_FORMAT",
+                    format!("unknown format {f:?} (text or json)"),
+                )
+                .into())
+            }
+        },
+        (None, None) => LogFormat::Text,
+    };
+    logging::init(level, env.var("RUST_LOG"), format);
+    match cli.command {
+        Command::Serve(args) => {
+            let config = serve::config(&args, env)?;
+            runtime()?.block_on(async {
+                let (health, service) = serve::service(&config)?;
+                let sidecar = serve::Sidecar {
+                    listen: config.server.listen,
+                    service,
+                    health,
+                    drain: config.server.drain,
+                    max_connections: config.server.max_connections,
+                    dialects: config.server.dialects.clone(),
+                };
+                serve::run(sidecar)
+                    .await
+                    .map_err(|e| Failure::Runtime(e.to_string()))?;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        Command::Check(args) => {
+            let (url, timeout) = check_cmd::target(&args)?;
+            let verdict = runtime()?.block_on(check_cmd::run(&url, timeout));
+            Ok(match verdict {
+                check_cmd::Verdict::Up(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                check_cmd::Verdict::Down(line) => {
+                    eprintln!("{line}");
+                    ExitCode::FAILURE
+                }
+            })
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .max_blocking_threads(16)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("cannot start the runtime: {e}")))
+}

@@ -1,0 +1,79 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Health probes for Kubernetes, Docker and load balancers: a sidecar, a drop-in for
+/// kafka-connect-healthcheck, and an exec-probe client.
+#[derive(Debug, Parser)]
+#[command(name = "probe", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Logging options.
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// Logging options, accepted by every command.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log level: error, warn, info, debug or trace (env PROBE_LOG_LEVEL; RUST_LOG filters
+    /// take over when neither is given).
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Log format (env PROBE_LOG_FORMAT).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// How log lines look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// One human line per event.
+    #[default]
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve health endpoints: the embedded default (the kubernetes dialect on
+    /// 0.0.0.0:8080, all probes passing) or a TOML configuration.
+    Serve(ServeArgs),
+    /// Check an endpoint once and exit 0 when it is up, 1 when it is down (an exec probe).
+    Check(CheckArgs),
+}
+
+/// `probe serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The configuration file (env PROBE_CONFIG). Without one, the embedded default.
+    #[arg(long, short, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Listen on this address instead of server.listen (env PROBE_LISTEN).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+/// `probe check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// What to check: an http:// URL, tcp://host:port or file://PATH.
+    #[arg(value_name = "URL", conflicts_with = "endpoint")]
+    pub url: Option<String>,
+    /// The same as URL. A missing scheme becomes http://, a missing host localhost:8000, a
+    /// missing path /_healthz/livez/.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value = "3", value_name = "SECONDS")]
+    pub timeout: f64,
+    /// For file:// targets: the file must have been modified within this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub max_age: Option<f64>,
+}

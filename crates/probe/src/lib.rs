@@ -1,0 +1,11 @@
+//! The `probe` binary's parts: command line, configuration, and the commands.
+//!
+//! `main.rs` only parses the command line and calls [`app::main`].
+
+pub mod app;
+pub mod check_cmd;
+pub mod cli;
+pub mod config;
+pub mod env;
+pub mod logging;
+pub mod serve;

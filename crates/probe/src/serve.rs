@@ -1,0 +1,115 @@
+//! `probe serve`, and the serving loop every sidecar command shares:
+//! bind → log the address → serve → on SIGTERM fail readiness, drain, stop.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use probe_core::time::human;
+use probe_core::Health;
+use probe_http::{BindError, Dialect, Kubernetes, ProbeService, Server, ServerConfig};
+
+use crate::cli::ServeArgs;
+use crate::config::{parse_listen, Config, ConfigError, ServerSettings};
+use crate::env::Env;
+
+/// Reads the configuration `probe serve` runs with: the file named by `--config` or
+/// `PROBE_CONFIG`, or the embedded default; then `--listen` / `PROBE_LISTEN`.
+pub fn config(args: &ServeArgs, env: &dyn Env) -> Result<Config, ConfigError> {
+    let path = args.config.clone().or_else(|| {
+        env.var("PROBE_CONFIG")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    });
+    let mut config = match path {
+        Some(p) => Config::load(&p)?,
+        None => Config::default(),
+    };
+    let (flag, listen) = match (&args.listen, env.var("PROBE_LISTEN")) {
+        (Some(l), _) => ("--listen", Some(l.clone())),
+        (None, Some(l)) if !l.is_empty() => ("PROBE_LISTEN", Some(l)),
+        _ => ("", None),
+    };
+    if let Some(l) = listen {
+        config.server.listen = parse_listen(&l).ok_or_else(|| {
+            ConfigError::key(
+                flag,
+                format!("invalid address {l:?} (write e.g. \"0.0.0.0:8080\")"),
+            )
+        })?;
+    }
+    Ok(config)
+}
+
+/// The dialect called `name`, serving `health` with `settings`.
+pub fn dialect(
+    name: &str,
+    health: &Health,
+    settings: &ServerSettings,
+) -> Result<Box<dyn Dialect>, ConfigError> {
+    match name {
+        "kubernetes" => Ok(Box::new(
+            Kubernetes::new(health.clone()).details(settings.details),
+        )),
+        other => Err(ConfigError::key(
+            "server.dialects",
+            format!("unknown dialect `{other}`"),
+        )),
+    }
+}
+
+/// Builds the service for `config` (inside a runtime: background checks start here).
+pub fn service(config: &Config) -> Result<(Health, ProbeService), ConfigError> {
+    let health = config.health()?;
+    let mut b = ProbeService::builder().path_prefix(&config.server.path_prefix);
+    for name in &config.server.dialects {
+        b = b.boxed_dialect(dialect(name, &health, &config.server)?);
+    }
+    Ok((health, b.build()))
+}
+
+/// What a sidecar command serves, and how.
+pub struct Sidecar {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// What to answer.
+    pub service: ProbeService,
+    /// Whose shutdown signal to raise on SIGTERM.
+    pub health: Health,
+    /// How long readiness fails before the server stops.
+    pub drain: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Names of the dialects served, for the log line.
+    pub dialects: Vec<String>,
+}
+
+/// Binds (a clean error when the address is taken), serves until SIGTERM/SIGINT, then
+/// fails readiness at once, keeps answering for the drain delay, and returns.
+pub async fn run(s: Sidecar) -> Result<(), BindError> {
+    let config = ServerConfig {
+        max_connections: s.max_connections,
+        ..ServerConfig::default()
+    };
+    let bound = Server::bind(s.listen, config)?;
+    tracing::info!(
+        "probe listening on http://{} (dialects: {})",
+        bound.local_addr(),
+        s.dialects.join(", ")
+    );
+    let health = s.health.clone();
+    let drain = s.drain;
+    bound
+        .serve(s.service, async move {
+            probe_http::terminate().await;
+            health.shutdown().begin();
+            tracing::info!(
+                "shutting down: readiness fails from now on; draining for {}",
+                human(drain)
+            );
+            tokio::time::sleep(drain).await;
+        })
+        .await;
+    tracing::info!("stopped");
+    Ok(())
+}
