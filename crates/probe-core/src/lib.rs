@@ -26,6 +26,7 @@ mod engine;
 pub mod evaluators;
 mod handles;
 mod health;
+pub mod heartbeat;
 pub mod http_client;
 mod policy;
 pub mod proto;

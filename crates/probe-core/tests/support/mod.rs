@@ -1,0 +1,4 @@
+//! Helpers shared by the I/O tests of `probe-core`.
+#![allow(dead_code)]
+
+pub(crate) mod tmp;
