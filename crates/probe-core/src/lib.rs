@@ -20,6 +20,7 @@
 //! # });
 //! ```
 
+pub mod celery;
 mod check;
 pub mod checks;
 mod engine;
