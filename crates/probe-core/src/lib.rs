@@ -20,12 +20,14 @@
 //! # });
 //! ```
 
+pub mod celery;
 mod check;
 pub mod checks;
 mod engine;
 pub mod evaluators;
 mod handles;
 mod health;
+pub mod heartbeat;
 pub mod http_client;
 mod policy;
 pub mod proto;

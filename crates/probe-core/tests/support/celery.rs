@@ -1,0 +1,114 @@
+//! A real Celery worker, started through `scripts/celery-worker.sh` (which installs
+//! Celery from PyPI into a virtualenv on first use) and killed when dropped.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::tmp::TempDir;
+
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../scripts/celery-worker.sh"
+);
+const INSTALL_BUDGET: Duration = Duration::from_secs(600);
+const READY_BUDGET: Duration = Duration::from_secs(60);
+const STEP: Duration = Duration::from_millis(100);
+
+/// A running worker.
+pub(crate) struct CeleryWorker {
+    child: Child,
+    log: PathBuf,
+    _dir: TempDir,
+}
+
+impl CeleryWorker {
+    /// Installs Celery if needed, starts a worker named `name` on `broker`, and waits
+    /// until it logs that it is ready. Fails the test, saying how to fix it, when it
+    /// cannot.
+    pub(crate) async fn start(name: &str, broker: &str) -> CeleryWorker {
+        install().await;
+        let dir = TempDir::new("celery");
+        let log = dir.join("worker.log");
+        let out = File::create(&log).unwrap();
+        let child = Command::new(SCRIPT)
+            .args(["run", name, broker])
+            .arg(dir.join("worker.pid"))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"));
+        let mut worker = CeleryWorker {
+            child,
+            log,
+            _dir: dir,
+        };
+        let ready = format!("{name} ready.");
+        for _ in 0..(READY_BUDGET.as_millis() / STEP.as_millis()) {
+            if worker.log_text().contains(&ready) {
+                return worker;
+            }
+            if let Ok(Some(status)) = worker.child.try_wait() {
+                panic!(
+                    "the celery worker exited ({status}) before it was ready:\n{}",
+                    worker.log_text()
+                );
+            }
+            tokio::time::sleep(STEP).await;
+        }
+        panic!(
+            "the celery worker was not ready within {READY_BUDGET:?}:\n{}",
+            worker.log_text()
+        );
+    }
+
+    /// What the worker logged so far.
+    pub(crate) fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills the worker and waits for it to exit.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for CeleryWorker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs `scripts/celery-worker.sh install`, bounded; a failure fails the test with the
+/// script's explanation.
+async fn install() {
+    let mut child = Command::new(SCRIPT)
+        .arg("install")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"));
+    for _ in 0..(INSTALL_BUDGET.as_millis() / STEP.as_millis()) {
+        if let Some(status) = child.try_wait().unwrap() {
+            if status.success() {
+                return;
+            }
+            let mut why = String::new();
+            if let Some(mut err) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut err, &mut why);
+            }
+            panic!(
+                "Celery is not installed and could not be installed ({status}): {why}\n\
+                 fix it, then run: scripts/celery-worker.sh install"
+            );
+        }
+        tokio::time::sleep(STEP).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("installing Celery took more than {INSTALL_BUDGET:?}; run scripts/celery-worker.sh install by hand");
+}
