@@ -225,7 +225,7 @@ async fn log_exception_over_real_sockets_stays_unhealthy_without_exiting() {
     let (took, exits) = chain_with_a_fake_broker(ErrorStrategy::LogException).await;
     assert_eq!(exits, 0);
     assert!(
-        took >= Duration::from_millis(1200) && took < Duration::from_millis(2500),
+        took >= Duration::from_millis(1200) && took < Duration::from_millis(3000),
         "ERROR {took:?} after the broker stopped (limit 1.2s)"
     );
 }
@@ -235,7 +235,7 @@ async fn log_and_exit_over_real_sockets_calls_the_exit_hook_once() {
     let (took, exits) = chain_with_a_fake_broker(ErrorStrategy::LogAndExit).await;
     assert_eq!(exits, 1);
     assert!(
-        took >= Duration::from_millis(1200) && took < Duration::from_millis(2500),
+        took >= Duration::from_millis(1200) && took < Duration::from_millis(3000),
         "ERROR {took:?} after the broker stopped (limit 1.2s)"
     );
 }
