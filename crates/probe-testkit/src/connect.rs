@@ -48,6 +48,7 @@ pub struct Scenario {
     deleted: Vec<String>,
     basic_auth: Option<(String, String)>,
     health: Option<(u16, String)>,
+    prefix: String,
 }
 
 /// Which requests a hanging fake Connect never answers.
@@ -129,6 +130,13 @@ impl Scenario {
     /// `User cannot access the resource.` otherwise.
     pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
         self.basic_auth = Some((user.to_owned(), password.to_owned()));
+        self
+    }
+
+    /// Serves the API under `prefix` (e.g. `/connect`), as behind a reverse proxy; other
+    /// paths get 404.
+    pub fn path_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.trim_end_matches('/').to_owned();
         self
     }
 
@@ -244,6 +252,9 @@ async fn answer(
             return text(401, "User cannot access the resource.");
         }
     }
+    let Some(path) = path.strip_prefix(scenario.prefix.as_str()) else {
+        return error(404, "HTTP 404 Not Found");
+    };
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
         ["connectors"] => list(scenario, &query),
