@@ -268,3 +268,21 @@ async fn redacted_traces_are_null() {
     assert!(redacted
         .contains(r#""id": 1, "state": "FAILED", "worker_id": "connect-0:8083", "trace": null}"#));
 }
+
+#[tokio::test]
+async fn a_timed_out_request_closes_its_connection() {
+    let connect = start(scenarios::healthy().hang()).await;
+    let check =
+        check(&connect, ConnectRules::default()).request_timeout(Duration::from_millis(100));
+    for _ in 0..3 {
+        assert!(document(&check).await.is_err());
+    }
+    // The fake sees each connection end once the client gave up on it.
+    within(async {
+        while connect.open_connections() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(connect.request_count(), 3);
+}

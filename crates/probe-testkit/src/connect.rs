@@ -19,6 +19,7 @@
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -153,6 +154,7 @@ impl Scenario {
 pub struct FakeConnect {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    open: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -162,9 +164,15 @@ impl FakeConnect {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let log = Arc::new(Mutex::new(Vec::new()));
+        let open = Arc::new(AtomicUsize::new(0));
         let scenario = Arc::new(scenario);
-        let task = tokio::spawn(accept_loop(listener, scenario, log.clone()));
-        Ok(FakeConnect { addr, log, task })
+        let task = tokio::spawn(accept_loop(listener, scenario, log.clone(), open.clone()));
+        Ok(FakeConnect {
+            addr,
+            log,
+            open,
+            task,
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -187,6 +195,12 @@ impl FakeConnect {
         self.log.lock().map(|l| l.len()).unwrap_or_default()
     }
 
+    /// How many client connections are open now: a client that gives up on a hanging
+    /// answer must close its connection, or it leaks.
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+
     /// How many requests for exactly `path_and_query` it received.
     pub fn hits(&self, path_and_query: &str) -> usize {
         self.requests()
@@ -202,7 +216,28 @@ impl Drop for FakeConnect {
     }
 }
 
-async fn accept_loop(listener: TcpListener, scenario: Arc<Scenario>, log: Arc<Mutex<Vec<String>>>) {
+/// Counts a connection as open while it lives.
+struct OpenGuard(Arc<AtomicUsize>);
+
+impl OpenGuard {
+    fn new(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::SeqCst);
+        OpenGuard(open.clone())
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    scenario: Arc<Scenario>,
+    log: Arc<Mutex<Vec<String>>>,
+    open: Arc<AtomicUsize>,
+) {
     // Connections live in this set: aborting the loop drops them all.
     let mut connections = JoinSet::new();
     loop {
@@ -211,7 +246,9 @@ async fn accept_loop(listener: TcpListener, scenario: Arc<Scenario>, log: Arc<Mu
         };
         while connections.try_join_next().is_some() {}
         let (scenario, log) = (scenario.clone(), log.clone());
+        let guard = OpenGuard::new(&open);
         connections.spawn(async move {
+            let _guard = guard;
             let service = service_fn(move |req| {
                 let (scenario, log) = (scenario.clone(), log.clone());
                 async move { Ok::<_, Infallible>(answer(&scenario, &log, req).await) }

@@ -335,6 +335,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn evaluations_can_be_spawned_and_shared() {
+        fn spawnable<T: Send + 'static>(_: T) {}
+        let check = std::sync::Arc::new(
+            KafkaConnectCheck::new("http://h:8083", ConnectRules::default()).unwrap(),
+        );
+        spawnable(async move { check.evaluate().await });
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Result<Verdict, ConnectError>>();
+    }
+
+    #[test]
     fn names_are_encoded_for_the_path() {
         assert_eq!(encode("jdbc-sink_1.v2~"), "jdbc-sink_1.v2~");
         assert_eq!(encode("my connector/é?"), "my%20connector%2F%C3%A9%3F");

@@ -2,7 +2,7 @@
 //! `json.dumps` writes them: one line, `", "` and `": "` separators, fixed key order,
 //! every non-ASCII character escaped as `\uXXXX`, floats as Python's `repr`.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 use super::{ConnectState, Failure, Verdict};
 
@@ -76,6 +76,29 @@ pub fn render_error(error: &str, failure_states: &[ConnectState]) -> String {
     write_states(&mut out, failure_states);
     out.push('}');
     out
+}
+
+/// The peer's answer to `GET /` for an evaluation: whether it is healthy (serve 200) or
+/// not (503), and the body — the health document, or the error document naming the error.
+///
+/// ```
+/// use probe_core::evaluators::connect::{render_answer, ConnectRules, Traces, Verdict};
+///
+/// let rules = ConnectRules::default();
+/// let failed: Result<Verdict, String> = Err("GET http://h:8083/connectors?expand=status: no answer within 5s".into());
+/// let (healthy, body) = render_answer(&failed, &rules.unhealthy_states, Traces::Redact);
+/// assert!(!healthy);
+/// assert!(body.starts_with(r#"{"healthy": false, "message": "#));
+/// ```
+pub fn render_answer<E: fmt::Display>(
+    result: &Result<Verdict, E>,
+    failure_states: &[ConnectState],
+    traces: Traces,
+) -> (bool, String) {
+    match result {
+        Ok(verdict) => (verdict.healthy, render_verdict(verdict, traces)),
+        Err(e) => (false, render_error(&e.to_string(), failure_states)),
+    }
 }
 
 fn write_failure(out: &mut String, failure: &Failure, traces: Traces) {

@@ -30,7 +30,8 @@ mod verdict;
 mod tests;
 
 pub use document::{
-    python_float, render_error, render_verdict, write_str, Traces, ERROR_MESSAGE, PING_DOCUMENT,
+    python_float, render_answer, render_error, render_verdict, write_str, Traces, ERROR_MESSAGE,
+    PING_DOCUMENT,
 };
 pub use rules::{
     parse_containers, parse_states, ConnectRules, Container, RulesError, UnknownContainer,
