@@ -51,18 +51,24 @@ pub fn normalize(endpoint: &str) -> String {
 
 /// Validates the arguments (bad values exit 64).
 pub fn target(args: &CheckArgs) -> Result<(String, Duration), ConfigError> {
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(ConfigError::key(
-            "--timeout",
-            format!("{} is not a positive number of seconds", args.timeout),
-        ));
-    }
+    let timeout = args
+        .timeout
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|t| t.is_finite() && *t > 0.0 && *t < 1e9)
+        .ok_or_else(|| {
+            ConfigError::key(
+                "--timeout",
+                format!("{:?} is not a positive number of seconds", args.timeout),
+            )
+        })?;
     let raw = args
         .url
         .as_deref()
         .or(args.endpoint.as_deref())
         .unwrap_or("http://localhost:8000/_healthz/livez/");
-    Ok((normalize(raw), Duration::from_secs_f64(args.timeout)))
+    Ok((normalize(raw), Duration::from_secs_f64(timeout)))
 }
 
 /// Checks `url` within `timeout`.

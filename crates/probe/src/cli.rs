@@ -71,8 +71,13 @@ pub struct CheckArgs {
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Give up after this many seconds.
-    #[arg(long, default_value = "3", value_name = "SECONDS")]
-    pub timeout: f64,
+    #[arg(
+        long,
+        default_value = "3",
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub timeout: String,
     /// For file:// targets: the file must have been modified within this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub max_age: Option<f64>,

@@ -1,0 +1,187 @@
+//! `probe serve` as a process: the embedded default, a configuration, bad configurations,
+//! an address in use, and the drain on SIGTERM.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{closed_port, get, probe, run, write_config, Running};
+
+#[test]
+fn with_no_configuration_all_three_probes_pass_and_one_line_says_where() {
+    let mut cmd = probe();
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    let p = Running::start(cmd);
+    for path in ["/livez", "/readyz", "/startupz"] {
+        assert_eq!(get(p.addr, path), (200, "ok".to_owned()), "{path}");
+    }
+    assert_eq!(get(p.addr, "/readyz?verbose").1, "readyz check passed\n");
+    assert_eq!(get(p.addr, "/nope").0, 404);
+    assert_eq!(p.first_lines.len(), 1, "{:?}", p.first_lines);
+    assert!(p.first_lines[0].contains(&format!("listening on http://{}", p.addr)));
+}
+
+#[test]
+fn a_configuration_file_from_the_flag_or_the_environment() {
+    let closed = closed_port();
+    let config = write_config(&format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[[check]]\nname = \"db\"\ntype = \"tcp\"\naddress = \"127.0.0.1:{closed}\"\nprobes = [\"readiness\"]\ntimeout = \"300ms\"\n"
+    ));
+    let mut by_flag = probe();
+    by_flag.arg("serve").arg("--config").arg(&config);
+    let mut by_env = probe();
+    by_env.arg("serve").env("PROBE_CONFIG", &config);
+    for cmd in [by_flag, by_env] {
+        let p = Running::start(cmd);
+        let (status, body) = get(p.addr, "/readyz?verbose");
+        assert_eq!(status, 503);
+        assert_eq!(body, format!("[-]db failed: cannot connect to 127.0.0.1:{closed}: connection refused\nreadyz check failed\n"));
+        assert_eq!(
+            get(p.addr, "/livez").0,
+            200,
+            "a dependency never fails liveness"
+        );
+    }
+}
+
+#[test]
+fn the_listen_flag_and_variable_override_the_file() {
+    let config = write_config("[server]\nlisten = \"127.0.0.1:1\"\n");
+    let mut cmd = probe();
+    cmd.arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .env("PROBE_LISTEN", "127.0.0.1:0");
+    let p = Running::start(cmd);
+    assert_eq!(get(p.addr, "/livez").0, 200);
+}
+
+#[test]
+fn bad_configurations_exit_64_with_one_line_naming_the_problem() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("unknown key", "[server]\nlistne = \"x\"\n", "server.listne: unknown key"),
+        ("bad duration", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"h:1\"\ntimeout = \"fast\"\n", "check[0] \"a\".timeout: invalid duration \"fast\""),
+        ("unknown type", "[[check]]\nname = \"a\"\ntype = \"carrier-pigeon\"\n", "unknown check type `carrier-pigeon`"),
+        ("dependency in liveness", "[[check]]\nname = \"db\"\ntype = \"tcp\"\naddress = \"h:1\"\nprobes = [\"liveness\"]\n", "check[0] \"db\".probes: a `tcp` check looks at a dependency and cannot be in liveness"),
+        ("missing key", "[[check]]\nname = \"a\"\ntype = \"tcp\"\n", "check[0] \"a\".address: missing (required)"),
+        ("unknown probe", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"h:1\"\nprobes = [\"ready\"]\n", "unknown probe `ready`"),
+        ("zero threshold", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"h:1\"\nfailure_threshold = 0\n", "failure_threshold: must be at least 1"),
+        ("duplicate name", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"h:1\"\n[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"h:2\"\n", "check[1] \"a\".name: used by an earlier check"),
+        ("unknown dialect", "[server]\ndialects = [\"soap\"]\n", "unknown dialect `soap`"),
+        ("bad listen", "[server]\nlisten = \"everywhere\"\n", "server.listen: invalid address"),
+        ("bad details", "[server]\ndetails = \"some\"\n", "unknown details policy `some`"),
+        ("syntax", "[server\n", "line 1, column"),
+        ("wrong type", "[server]\ndrain = 5\n", "server.drain: expected a string, found integer"),
+    ];
+    for (what, text, expected) in cases {
+        let path = write_config(text);
+        let mut cmd = probe();
+        cmd.arg("serve").arg("--config").arg(&path);
+        let out = run(cmd);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{what}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{what}: one line, got {stderr}");
+        assert!(
+            stderr.contains(&path.display().to_string()),
+            "{what}: names the file: {stderr}"
+        );
+        assert!(
+            stderr.contains(expected),
+            "{what}: expected {expected:?} in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn bad_values_outside_the_file_exit_64_too() {
+    let mut missing = probe();
+    missing.args(["serve", "--config", "/nonexistent/probe.toml"]);
+    let out = run(missing);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("/nonexistent/probe.toml: cannot read: no such file or directory"));
+
+    let mut listen = probe();
+    listen.args(["serve", "--listen", "nowhere"]);
+    let out = run(listen);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--listen: invalid address \"nowhere\""));
+
+    let mut level = probe();
+    level.args(["serve", "--log-level", "loud"]);
+    let out = run(level);
+    assert_eq!(out.status.code(), Some(64));
+
+    let mut usage = probe();
+    usage.args(["serve", "--frobnicate"]);
+    assert_eq!(
+        run(usage).status.code(),
+        Some(2),
+        "malformed usage is clap's exit 2"
+    );
+}
+
+#[test]
+fn an_address_in_use_is_reported_before_anything_claims_to_listen() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut cmd = probe();
+    cmd.args([
+        "serve",
+        "--listen",
+        &taken.local_addr().unwrap().to_string(),
+    ]);
+    let out = run(cmd);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("address already in use"), "{stderr}");
+    assert!(!stderr.contains("listening on"), "{stderr}");
+}
+
+#[test]
+fn sigterm_fails_readiness_keeps_liveness_and_exits_0_after_the_drain() {
+    let config = write_config("[server]\nlisten = \"127.0.0.1:0\"\ndrain = \"1s\"\n");
+    let mut cmd = probe();
+    cmd.arg("serve").arg("--config").arg(&config);
+    let mut p = Running::start(cmd);
+    assert_eq!(get(p.addr, "/readyz").0, 200);
+    p.terminate();
+    // Readiness turns as soon as the signal is handled; poll briefly for it.
+    let mut ready = 200;
+    for _ in 0..50 {
+        ready = get(p.addr, "/readyz").0;
+        if ready == 503 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(ready, 503, "readiness fails during the drain");
+    assert_eq!(
+        get(p.addr, "/readyz?verbose").1,
+        "[-]shutdown failed: shutting down\nreadyz check failed\n"
+    );
+    assert_eq!(
+        get(p.addr, "/livez").0,
+        200,
+        "liveness stays green during the drain"
+    );
+    let status = p
+        .wait_exit(Duration::from_secs(5))
+        .expect("exits after the drain");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn help_and_version() {
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["check", "--help"],
+        &["--version"],
+    ] {
+        let mut cmd = probe();
+        cmd.args(args);
+        let out = run(cmd);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(!out.stdout.is_empty());
+    }
+}
