@@ -17,11 +17,18 @@ async fn a_thousand_concurrent_probes_reach_the_upstream_once_per_window() {
     let upstream = Upstream::counting().await;
     let check = HttpCheck::new(&upstream.url("/health")).unwrap();
     let health = Health::builder()
-        .check("upstream", check, [Probe::Readiness], Policy::default().cache(Duration::from_secs(1)))
+        .check(
+            "upstream",
+            check,
+            [Probe::Readiness],
+            Policy::default().cache(Duration::from_secs(1)),
+        )
         .unwrap()
         .build()
         .unwrap();
-    let service = ProbeService::builder().dialect(Kubernetes::new(health)).build();
+    let service = ProbeService::builder()
+        .dialect(Kubernetes::new(health))
+        .build();
     let bound = Server::bind("127.0.0.1:0".parse().unwrap(), ServerConfig::default()).unwrap();
     let addr = bound.local_addr();
     let server = tokio::spawn(bound.serve(service, std::future::pending()));
