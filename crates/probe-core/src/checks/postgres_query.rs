@@ -184,3 +184,24 @@ impl Check for PgQuery {
         Box::pin(self.run())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_options_are_refused_without_the_password() {
+        let err = PgQuery::new("postgres://app:pw-88@h/db?sslmode=sometimes")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("invalid PostgreSQL URL `postgres://app:***@h/db?sslmode=sometimes`"),
+            "{err}"
+        );
+        assert!(!err.contains("pw-88"), "{err}");
+        assert!(PgQuery::new("mysql://h/db").is_err());
+        let check = PgQuery::new("postgresql://app:pw-88@h:6543/db").unwrap();
+        assert_eq!(check.target.shown(), "h:6543/db");
+        assert!(!format!("{check:?}").contains("pw-88"), "{check:?}");
+    }
+}

@@ -87,3 +87,22 @@ impl Check for RedisCheck {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_must_be_a_number_and_the_password_stays_hidden() {
+        let err = RedisCheck::new("redis://:pw-77@h/cache")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid URL `redis://:***@h/cache`: the database `cache` is not a number"
+        );
+        assert!(RedisCheck::new("rediss://h").is_err());
+        assert_eq!(RedisCheck::new("redis://h:7000/3").unwrap().db, Some(3));
+        assert!(!format!("{:?}", RedisCheck::new("redis://:pw-77@h").unwrap()).contains("pw-77"));
+    }
+}
