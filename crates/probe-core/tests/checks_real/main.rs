@@ -6,6 +6,7 @@
 //! tables.
 
 mod fakes;
+mod servers;
 mod support;
 
 mod amqp;

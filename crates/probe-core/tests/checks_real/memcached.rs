@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 use probe_core::checks::MemcachedCheck;
 use probe_core::Status;
 
-use crate::support::{assert_status, free_port, message, require_system, run, PrivateMemcached};
+use crate::servers::PrivateMemcached;
+use crate::support::{assert_status, free_port, message, require_system, run};
 
 #[tokio::test]
 async fn the_system_server_answers_version() {

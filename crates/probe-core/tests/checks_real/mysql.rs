@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use probe_core::checks::MysqlPing;
 use probe_core::Status;
 
+use crate::servers::PrivateMaria;
 use crate::support::{
-    assert_no_secret, assert_status, free_port, message, require_system, run, tool, PrivateMaria,
+    assert_no_secret, assert_status, free_port, message, require_system, run, tool,
 };
 
 fn mysqladmin_ping(port: u16, user: &str, password: Option<&str>) -> i32 {

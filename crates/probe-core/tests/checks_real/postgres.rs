@@ -8,9 +8,10 @@ use probe_core::checks::PgIsReady;
 use probe_core::Status;
 
 use crate::fakes::{serve, Script};
+use crate::servers::{open_pg_session, PrivatePg};
 use crate::support::{
-    assert_no_secret, free_port, message, open_pg_session, port_open, require_system, run, tool,
-    wait_until, PrivatePg, SERVER_LIMIT,
+    assert_no_secret, free_port, message, port_open, require_system, run, tool, wait_until,
+    SERVER_LIMIT,
 };
 
 /// Runs `pg_isready` and the check against the same port and user; returns both verdicts

@@ -5,9 +5,8 @@ use std::time::{Duration, Instant};
 use probe_core::checks::PgQuery;
 use probe_core::Status;
 
-use crate::support::{
-    assert_no_secret, assert_status, free_port, message, require_system, run, PrivatePg,
-};
+use crate::servers::PrivatePg;
+use crate::support::{assert_no_secret, assert_status, free_port, message, require_system, run};
 
 #[tokio::test]
 async fn select_1_and_a_configured_query_run_on_the_system_server() {

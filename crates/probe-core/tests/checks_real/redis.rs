@@ -3,8 +3,9 @@
 use probe_core::checks::RedisCheck;
 use probe_core::Status;
 
+use crate::servers::PrivateRedis;
 use crate::support::{
-    assert_no_secret, assert_status, free_port, message, require_system, run, tool, PrivateRedis,
+    assert_no_secret, assert_status, free_port, message, require_system, run, tool,
 };
 
 #[tokio::test]
