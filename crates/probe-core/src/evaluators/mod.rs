@@ -5,4 +5,5 @@ pub mod cluster;
 pub mod cluster_driver;
 pub mod connect;
 pub mod error_strategy;
+pub mod migrations;
 pub mod streams;

@@ -1,0 +1,319 @@
+//! The URL of a dependency (`redis://user:pass@host:6379/0`), parsed once, shown redacted.
+//!
+//! The cache, database and broker checks all take a URL of the same shape:
+//! `scheme://[user[:password]@]host[:port][/path][?query]`. The user and password are
+//! percent-decoded; the password is kept apart and never printed: [`Endpoint`]'s `Debug`
+//! and [`Endpoint::shown`] leave it out, and [`Endpoint::scrub`] removes it from any text a
+//! server sent back.
+
+use std::fmt;
+
+use crate::http_client::redact;
+
+/// A URL that is not a usable address for a check.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid URL `{url}`: {reason}")]
+pub struct UrlError {
+    /// The URL, with any password replaced by `***`.
+    url: String,
+    /// What is wrong with it.
+    reason: String,
+}
+
+impl UrlError {
+    pub(crate) fn new(url: &str, reason: impl Into<String>) -> Self {
+        UrlError {
+            url: redact(url),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A parsed dependency URL: where to connect, as whom, and how to show it safely.
+///
+/// ```
+/// use probe_core::checks::Endpoint;
+///
+/// let e = Endpoint::parse("redis://app:s3cret@127.0.0.1/2", &["redis"], 6379).unwrap();
+/// assert_eq!(e.addr(), "127.0.0.1:6379");
+/// assert_eq!(e.user(), Some("app"));
+/// assert_eq!(e.password(), Some("s3cret"));
+/// assert_eq!(e.path(), "2");
+/// assert_eq!(e.shown(), "redis://app:***@127.0.0.1/2");
+/// assert!(!format!("{e:?}").contains("s3cret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    scheme: String,
+    host: String,
+    port: u16,
+    user: Option<String>,
+    password: Option<String>,
+    path: String,
+    query: Vec<(String, String)>,
+    shown: String,
+}
+
+impl Endpoint {
+    /// Parses `url`, whose scheme must be one of `schemes`; `default_port` applies when
+    /// the URL names none.
+    pub fn parse(url: &str, schemes: &[&str], default_port: u16) -> Result<Self, UrlError> {
+        let url = url.trim();
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| UrlError::new(url, format!("expected {}://host", schemes[0])))?;
+        let scheme = scheme.to_ascii_lowercase();
+        if !schemes.contains(&scheme.as_str()) {
+            return Err(UrlError::new(
+                url,
+                format!(
+                    "unsupported scheme `{scheme}` (expected {})",
+                    schemes.join(" or ")
+                ),
+            ));
+        }
+        let rest = rest.split_once('#').map_or(rest, |(r, _)| r);
+        let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(auth_end);
+        let (userinfo, hostport) = match authority.rfind('@') {
+            Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+            None => (None, authority),
+        };
+        let (user, password) = match userinfo {
+            None => (None, None),
+            Some(info) => {
+                let (u, p) = match info.split_once(':') {
+                    Some((u, p)) => (u, Some(p)),
+                    None => (info, None),
+                };
+                let u = percent_decode(u).filter(|u| !u.is_empty());
+                let p = match p {
+                    Some(p) => Some(
+                        percent_decode(p)
+                            .ok_or_else(|| UrlError::new(url, "the password is not UTF-8"))?,
+                    ),
+                    None => None,
+                };
+                (u, p.filter(|p| !p.is_empty()))
+            }
+        };
+        let (host, port) = split_host_port(hostport).map_err(|r| UrlError::new(url, r))?;
+        let port = port.unwrap_or(default_port);
+        let (path, query) = match tail.split_once('?') {
+            Some((p, q)) => (p, q),
+            None => (tail, ""),
+        };
+        let path = path.strip_prefix('/').unwrap_or(path);
+        let path =
+            percent_decode(path).ok_or_else(|| UrlError::new(url, "the path is not UTF-8"))?;
+        let query = query
+            .split('&')
+            .filter(|kv| !kv.is_empty())
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                (
+                    percent_decode(k).unwrap_or_default(),
+                    percent_decode(v).unwrap_or_default(),
+                )
+            })
+            .collect();
+        Ok(Endpoint {
+            scheme,
+            host,
+            port,
+            user,
+            password,
+            path,
+            query,
+            shown: redact(url),
+        })
+    }
+
+    /// The scheme, lower-case.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// The host name or IP literal (IPv6 without brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `host:port` (`[::1]:6379` for IPv6), for connecting and for messages.
+    pub fn addr(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// The user name, percent-decoded, if the URL has one.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The password, percent-decoded, if the URL has one. Never print it.
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
+    /// The path without its leading `/`, percent-decoded (a database name or number).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The value of query parameter `key`, if present.
+    pub fn query(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The URL as given, with the password replaced by `***`: safe for messages and logs.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// `text` with every occurrence of the password replaced by `***`, for text that a
+    /// server or a client library produced and that might echo it.
+    pub fn scrub(&self, text: &str) -> String {
+        match self.password.as_deref() {
+            Some(p) if !p.is_empty() => text.replace(p, "***"),
+            _ => text.to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Endpoint").field(&self.shown).finish()
+    }
+}
+
+fn split_host_port(hostport: &str) -> Result<(String, Option<u16>), String> {
+    let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
+        let (h, after) = rest
+            .split_once(']')
+            .ok_or("an IPv6 address lacks its closing `]`")?;
+        match after {
+            "" => (h, None),
+            p => (
+                h,
+                Some(p.strip_prefix(':').ok_or("unexpected text after `]`")?),
+            ),
+        }
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, _)) if h.contains(':') => {
+                return Err("an IPv6 address must be written in brackets, e.g. [::1]:6379".into())
+            }
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("no host".into());
+    }
+    let port = match port {
+        None | Some("") => None,
+        Some(p) => Some(
+            p.parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| format!("bad port `{p}`"))?,
+        ),
+    };
+    Ok((host.to_owned(), port))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            if let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_url_splits_into_its_parts() {
+        let e = Endpoint::parse(
+            "postgres://app:p%40ss%3Aw@db.internal:5433/my%20db?sslmode=disable",
+            &["postgres", "postgresql"],
+            5432,
+        )
+        .unwrap();
+        assert_eq!(e.host(), "db.internal");
+        assert_eq!(e.port(), 5433);
+        assert_eq!(e.user(), Some("app"));
+        assert_eq!(e.password(), Some("p@ss:w"));
+        assert_eq!(e.path(), "my db");
+        assert_eq!(e.query("sslmode"), Some("disable"));
+        assert_eq!(
+            e.shown(),
+            "postgres://app:***@db.internal:5433/my%20db?sslmode=disable"
+        );
+    }
+
+    #[test]
+    fn defaults_and_ipv6_literals() {
+        let e = Endpoint::parse("REDIS://[::1]", &["redis"], 6379).unwrap();
+        assert_eq!(
+            (e.host(), e.port(), e.addr().as_str()),
+            ("::1", 6379, "[::1]:6379")
+        );
+        assert_eq!(e.user(), None);
+        assert_eq!(e.path(), "");
+        let e = Endpoint::parse("redis://:only-pass@h:1", &["redis"], 6379).unwrap();
+        assert_eq!((e.user(), e.password()), (None, Some("only-pass")));
+    }
+
+    #[test]
+    fn bad_urls_are_refused_without_leaking_the_password() {
+        for (url, why) in [
+            ("127.0.0.1:6379", "expected redis://"),
+            ("http://h:1", "unsupported scheme `http`"),
+            ("redis://u:pw-secret@h:99999", "bad port"),
+            ("redis://u:pw-secret@:1", "no host"),
+            ("redis://::1:6379", "brackets"),
+            ("redis://[::1:6379", "closing"),
+        ] {
+            let err = Endpoint::parse(url, &["redis"], 6379)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(why), "{url}: {err}");
+            assert!(!err.contains("pw-secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn scrub_removes_the_password_from_server_text() {
+        let e = Endpoint::parse("redis://u:hunter2@h", &["redis"], 6379).unwrap();
+        assert_eq!(e.scrub("ERR hunter2 is wrong"), "ERR *** is wrong");
+        let e = Endpoint::parse("redis://h", &["redis"], 6379).unwrap();
+        assert_eq!(e.scrub("text"), "text");
+    }
+}
