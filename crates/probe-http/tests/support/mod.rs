@@ -1,0 +1,96 @@
+//! Helpers shared by the HTTP tests: serve a service on loopback, ask it with a real
+//! hyper client. Every call is bounded in time.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use probe_http::{ProbeService, Server, ServerConfig};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Awaits `f`, failing the test if it takes longer than `secs` seconds.
+pub(crate) async fn within<F: Future>(secs: u64, f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(secs), f)
+        .await
+        .unwrap_or_else(|_| panic!("no result within {secs}s"))
+}
+
+/// A service served on `127.0.0.1:<free port>` until dropped.
+pub(crate) struct Served {
+    /// Where it listens.
+    pub(crate) addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.abort();
+    }
+}
+
+/// Serves `service` on loopback.
+pub(crate) fn serve(service: ProbeService) -> Served {
+    let bound = Server::bind("127.0.0.1:0".parse().unwrap(), ServerConfig::default())
+        .expect("bind 127.0.0.1:0");
+    let addr = bound.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(bound.serve(service, async {
+        let _ = stopped.await;
+    }));
+    Served {
+        addr,
+        stop: Some(stop),
+        task,
+    }
+}
+
+/// One answer: status, headers, body as text.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
+}
+
+/// Sends `method path` on a fresh connection to `addr` and reads the whole answer,
+/// within 5 s.
+pub(crate) async fn ask(addr: SocketAddr, method: Method, path: &str) -> Answer {
+    within(5, async {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("handshake");
+        tokio::spawn(conn);
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(http::header::HOST, addr.to_string())
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        let resp = sender.send_request(req).await.expect("send the request");
+        let (parts, body) = resp.into_parts();
+        let bytes = body.collect().await.expect("read the body").to_bytes();
+        Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    })
+    .await
+}
+
+/// `GET path`.
+pub(crate) async fn get(addr: SocketAddr, path: &str) -> Answer {
+    ask(addr, Method::GET, path).await
+}
