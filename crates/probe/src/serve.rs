@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use probe_core::time::human;
 use probe_core::Health;
-use probe_http::{BindError, Dialect, Kubernetes, ProbeService, Server, ServerConfig};
+use probe_http::{BindError, Dialect, Kpow, Kubernetes, ProbeService, Server, ServerConfig};
 
 use crate::cli::ServeArgs;
 use crate::config::{parse_listen, Config, ConfigError, ServerSettings};
@@ -50,6 +50,9 @@ pub fn dialect(
     match name {
         "kubernetes" => Ok(Box::new(
             Kubernetes::new(health.clone()).details(settings.details),
+        )),
+        "kpow" => Ok(Box::new(
+            Kpow::new(health.clone()).details(settings.details),
         )),
         other => Err(ConfigError::key(
             "server.dialects",
