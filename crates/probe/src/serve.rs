@@ -95,6 +95,8 @@ pub async fn run(s: Sidecar) -> Result<(), BindError> {
         ..ServerConfig::default()
     };
     let bound = Server::bind(s.listen, config)?;
+    // Catch SIGTERM from the moment the address is announced.
+    let terminate = probe_http::terminate();
     tracing::info!(
         "probe listening on http://{} (dialects: {})",
         bound.local_addr(),
@@ -104,7 +106,7 @@ pub async fn run(s: Sidecar) -> Result<(), BindError> {
     let drain = s.drain;
     bound
         .serve(s.service, async move {
-            probe_http::terminate().await;
+            terminate.await;
             health.shutdown().begin();
             tracing::info!(
                 "shutting down: readiness fails from now on; draining for {}",
