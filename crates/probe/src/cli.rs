@@ -91,7 +91,8 @@ pub struct KpowArgs {
     /// unreachable before Kafka Streams enters ERROR.
     #[arg(long, default_value = "45s", value_name = "DURATION")]
     pub session_timeout: String,
-    /// Kafka's heartbeat.interval.ms; also how often the brokers are asked (at most every 1s).
+    /// Kafka's heartbeat.interval.ms; the brokers are asked every half interval (at most
+    /// every 1s).
     #[arg(long, default_value = "3s", value_name = "DURATION")]
     pub heartbeat_interval: String,
     /// Serve every route under this path only (e.g. /kpow).

@@ -1,7 +1,7 @@
 //! The Kafka Streams stand-in a sidecar runs: a [`StreamsState`] moved by the `kafka`
 //! check, as Kpow's internal topology is moved by its cluster.
 //!
-//! The cluster driver looks at the brokers every heartbeat interval (at most 1 s): the
+//! The cluster driver looks at the brokers every half heartbeat interval (at most 1 s): the
 //! first answer takes the state CREATED → REBALANCING → RUNNING; an outage longer than
 //! session timeout + heartbeat interval takes it to ERROR, where it stays, and the error
 //! strategy reacts (`LOG_AND_EXIT` ends the process with status 1). `probe kpow` and the
@@ -114,8 +114,18 @@ impl StreamsSidecar {
             human(s.timeouts.heartbeat_interval),
         );
         // The driver ends by itself once the state is terminal.
-        drop(spawn_driver(kafka, watch, s.timeouts.poll_interval()));
+        drop(spawn_driver(kafka, watch, poll_interval(s.timeouts)));
     }
+}
+
+/// How often the brokers are asked: half the heartbeat interval, between 10 ms and 1 s.
+///
+/// An outage is timed between observations, so ERROR comes up to two intervals after the
+/// limit (the first failed observation, and one more when the timer runs late); half a
+/// heartbeat keeps that within one heartbeat interval. With Kafka's defaults (3 s) it is
+/// one ApiVersions exchange per broker per second.
+pub fn poll_interval(timeouts: ClusterTimeouts) -> Duration {
+    (timeouts.heartbeat_interval / 2).clamp(Duration::from_millis(10), Duration::from_secs(1))
 }
 
 impl Background for StreamsSidecar {
@@ -133,6 +143,20 @@ mod tests {
     use probe_core::{Check, Status};
     use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
+
+    #[test]
+    fn brokers_are_asked_every_half_heartbeat_at_most_every_second() {
+        let at = |ms| {
+            poll_interval(ClusterTimeouts {
+                session_timeout: Duration::from_secs(45),
+                heartbeat_interval: Duration::from_millis(ms),
+            })
+        };
+        assert_eq!(at(3000), Duration::from_secs(1));
+        assert_eq!(at(1000), Duration::from_millis(500));
+        assert_eq!(at(200), Duration::from_millis(100));
+        assert_eq!(at(1), Duration::from_millis(10));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_cluster_never_reached_ends_in_error_after_the_limit_and_exits_once() {
