@@ -47,11 +47,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check an endpoint once and exit 0 when it is up, 1 when it is down (an exec probe).
     Check(CheckArgs),
-    /// Serve Kpow's health surface for a Kafka cluster: /healthy turns 503 once the cluster
-    /// has been unreachable longer than session timeout + heartbeat interval, and stays
-    /// there; /up is always 200. Environment: PORT (3000), BOOTSTRAP (required,
-    /// host:port,...), STREAMS_ERROR_STRATEGY (LOG_EXCEPTION or LOG_AND_EXIT),
-    /// HTTP_FORWARDED (true or false).
+    /// Serve Kpow's health surface (/healthy, /up) for a Kafka cluster.
+    ///
+    /// /healthy turns 503 once the cluster has been unreachable longer than session timeout +
+    /// heartbeat interval, and stays there; /up is always 200; /livez, /readyz and /startupz
+    /// answer too. Environment: PORT (3000), BOOTSTRAP (required, host:port,...),
+    /// STREAMS_ERROR_STRATEGY (LOG_EXCEPTION or LOG_AND_EXIT), HTTP_FORWARDED (true or false).
     Kpow(KpowArgs),
 }
 

@@ -2,15 +2,13 @@
 //! going away to `/healthy` 503 (sticky) or the process exiting with status 1, and the
 //! configuration errors that exit 64. Every child is killed when its test ends.
 
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+mod support;
+
 use std::time::Duration;
 
 use probe_testkit::kafka::{FakeBroker, Mode};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
-use tokio::sync::oneshot;
+use support::Running;
+use tokio::process::Command;
 use tokio::time::Instant;
 
 /// ApiVersions v0, correlation id 1, client id "probe": the documented 19 bytes.
@@ -27,148 +25,11 @@ const V3_REQUEST: [u8; 33] = [
     0x00,
 ];
 
-/// Variables the child must not inherit from whoever runs the tests.
-const CLEARED: [&str; 8] = [
-    "PORT",
-    "BOOTSTRAP",
-    "STREAMS_ERROR_STRATEGY",
-    "HTTP_FORWARDED",
-    "PROBE_LOG_LEVEL",
-    "PROBE_LOG_FORMAT",
-    "RUST_LOG",
-    "PROBE_CONFIG",
-];
-
-/// A running `probe kpow`, its address, and everything it wrote to standard error.
-struct Kpow {
-    child: Child,
-    addr: String,
-    log: Arc<Mutex<String>>,
-}
-
-/// Starts `probe kpow --listen 127.0.0.1:0 <flags>` with `vars`; waits (up to 10 s) for
-/// its "listening" line.
-async fn start(vars: &[(&str, &str)], flags: &[&str]) -> Kpow {
-    let (mut child, log, listening) = spawn(vars, flags);
-    let addr = match tokio::time::timeout(Duration::from_secs(10), listening).await {
-        Ok(Ok(addr)) => addr,
-        _ => {
-            let _ = child.kill().await;
-            panic!(
-                "probe kpow did not listen within 10s: {}",
-                log.lock().unwrap()
-            );
-        }
-    };
-    Kpow { child, addr, log }
-}
-
-type Spawned = (Child, Arc<Mutex<String>>, oneshot::Receiver<String>);
-
-fn spawn(vars: &[(&str, &str)], flags: &[&str]) -> Spawned {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_probe"));
-    cmd.arg("kpow")
-        .args(["--listen", "127.0.0.1:0"])
-        .args(flags)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for key in CLEARED {
-        cmd.env_remove(key);
-    }
-    cmd.env("PROBE_LOG_FORMAT", "text");
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn the probe binary");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = oneshot::channel();
-    let sink = log.clone();
-    tokio::spawn(async move {
-        let mut tx = Some(tx);
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or_default();
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(addr.to_owned());
-                }
-            }
-            let mut log = sink.lock().unwrap();
-            log.push_str(&line);
-            log.push('\n');
-        }
-    });
-    (child, log, rx)
-}
-
-impl Kpow {
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// `GET path`: status and body, within 5 s.
-    async fn get(&self, path: &str) -> (u16, String) {
-        get(&self.addr, path).await
-    }
-
-    /// Asks `path` every 50 ms until it answers `status`; how long that took.
-    async fn until(&self, path: &str, status: u16, limit: Duration) -> Duration {
-        let started = Instant::now();
-        loop {
-            let (got, body) = self.get(path).await;
-            if got == status {
-                return started.elapsed();
-            }
-            assert!(
-                started.elapsed() < limit,
-                "{path} still {got} after {limit:?}, want {status}: {body}\nlog:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The exit status, waiting at most `limit`.
-    async fn exit_code(&mut self, limit: Duration) -> Option<i32> {
-        match tokio::time::timeout(limit, self.child.wait()).await {
-            Ok(status) => status.expect("wait for the child").code(),
-            Err(_) => panic!("still running after {limit:?}\nlog:\n{}", self.log()),
-        }
-    }
-
-    fn is_running(&mut self) -> bool {
-        self.child.try_wait().expect("poll the child").is_none()
-    }
-}
-
-/// One HTTP/1.1 request on a fresh connection; the whole answer read, bounded in size.
-async fn get(addr: &str, path: &str) -> (u16, String) {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await?;
-        let mut raw = Vec::new();
-        stream.take(64 * 1024).read_to_end(&mut raw).await?;
-        Ok::<_, std::io::Error>(raw)
-    };
-    let raw = tokio::time::timeout(Duration::from_secs(5), exchange)
-        .await
-        .unwrap_or_else(|_| panic!("GET {path}: no answer within 5s"))
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-    let text = String::from_utf8_lossy(&raw);
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("GET {path}: not an HTTP answer: {text:?}"));
-    let body = text
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_owned();
-    (status, body)
+/// Starts `probe kpow --listen 127.0.0.1:0 <flags>` with `vars`.
+async fn start(vars: &[(&str, &str)], flags: &[&str]) -> Running {
+    let mut args = vec!["kpow", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(flags);
+    support::start(&args, vars).await
 }
 
 async fn broker(mode: Mode) -> FakeBroker {
@@ -241,12 +102,16 @@ async fn healthy_turns_503_after_the_outage_and_stays_503_when_the_broker_return
         back.elapsed()
     );
     assert!(kpow.is_running(), "LOG_EXCEPTION keeps the process up");
-    let log = kpow.log();
-    let line = log
-        .lines()
-        .find(|l| l.contains("ERROR") && l.contains("staying up, unhealthy until restarted"))
-        .unwrap_or_else(|| panic!("no error line:\n{log}"));
-    assert!(line.contains("LOG_EXCEPTION"), "{line}");
+    let line = kpow
+        .log_line(
+            "staying up, unhealthy until restarted",
+            Duration::from_secs(2),
+        )
+        .await;
+    assert!(
+        line.contains("ERROR") && line.contains("LOG_EXCEPTION"),
+        "{line}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,19 +140,10 @@ async fn log_and_exit_ends_the_process_with_status_1_after_the_error_line() {
         took >= LIMIT - SLACK,
         "exited {took:?} after the broker stopped"
     );
-    // The reader task may still be draining the pipe: give it a bounded moment.
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let line = loop {
-        let log = kpow.log();
-        if let Some(l) = log.lines().find(|l| l.contains("exiting with status 1")) {
-            break l.to_owned();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no error line before the exit:\n{log}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    // The reader task may still be draining the pipe.
+    let line = kpow
+        .log_line("exiting with status 1", Duration::from_secs(2))
+        .await;
     assert!(
         line.contains("ERROR") && line.contains("LOG_AND_EXIT"),
         "{line}"
@@ -358,20 +214,12 @@ async fn sigterm_stops_it_cleanly() {
     assert_eq!(kpow.exit_code(Duration::from_secs(10)).await, Some(0));
 }
 
-/// Starts `probe kpow` expecting a configuration error: status 64 and one line naming it.
+/// Runs `probe kpow` expecting a configuration error: status 64 and one line naming it.
 async fn config_error(vars: &[(&str, &str)], flags: &[&str]) -> String {
-    let (mut child, log, _listening) = spawn(vars, flags);
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .unwrap_or_else(|_| panic!("{vars:?} {flags:?}: still running after 10s"))
-        .expect("wait for the child");
-    // Standard error is closed once the process is gone; let the reader finish.
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while log.lock().unwrap().is_empty() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let out = log.lock().unwrap().clone();
-    assert_eq!(status.code(), Some(64), "{vars:?} {flags:?}: {out}");
+    let mut args = vec!["kpow", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(flags);
+    let (code, out) = support::run_to_exit(&args, vars).await;
+    assert_eq!(code, Some(64), "{vars:?} {flags:?}: {out}");
     assert_eq!(out.lines().count(), 1, "one line: {out}");
     assert!(out.starts_with("probe: configuration error: "), "{out}");
     out
