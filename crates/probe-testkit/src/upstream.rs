@@ -30,46 +30,33 @@ impl Upstream {
 
     /// Answers `status` to every request and counts them.
     pub async fn status(status: u16) -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let hits = Arc::new(AtomicU64::new(0));
         let code = Arc::new(AtomicU16::new(status));
         let (h, c) = (hits.clone(), code.clone());
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
+                let Ok((stream, _)) = listener.accept().await else { continue };
                 let (h, c) = (h.clone(), c.clone());
                 tokio::spawn(async move {
                     let svc = service_fn(move |_req| {
                         h.fetch_add(1, Ordering::SeqCst);
                         let mut resp = hyper::Response::new(Full::new(Bytes::from_static(b"ok")));
-                        *resp.status_mut() = hyper::StatusCode::from_u16(c.load(Ordering::SeqCst))
-                            .unwrap_or(hyper::StatusCode::OK);
+                        *resp.status_mut() =
+                            hyper::StatusCode::from_u16(c.load(Ordering::SeqCst)).unwrap_or(hyper::StatusCode::OK);
                         async move { Ok::<_, Infallible>(resp) }
                     });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
                 });
             }
         });
-        Upstream {
-            addr,
-            hits,
-            status: code,
-            task,
-        }
+        Upstream { addr, hits, status: code, task }
     }
 
     /// Accepts connections and never answers (nor closes them).
     pub async fn hanging() -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let hits = Arc::new(AtomicU64::new(0));
         let h = hits.clone();
@@ -80,12 +67,7 @@ impl Upstream {
                 held.push(stream);
             }
         });
-        Upstream {
-            addr,
-            hits,
-            status: Arc::new(AtomicU16::new(0)),
-            task,
-        }
+        Upstream { addr, hits, status: Arc::new(AtomicU16::new(0)), task }
     }
 
     /// Where it listens.
