@@ -147,13 +147,13 @@ fn verbose_text(report: &Report, select: &Select, show: bool) -> String {
 }
 
 /// Messages are one line in the text format.
-fn one_line(m: &str) -> String {
+pub(crate) fn one_line(m: &str) -> String {
     m.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }
 
-fn wants_json(req: &Req<'_>) -> bool {
+pub(crate) fn wants_json(req: &Req<'_>) -> bool {
     if let Some(f) = req.query.get("format") {
         return f.eq_ignore_ascii_case("json");
     }
@@ -168,7 +168,7 @@ fn wants_json(req: &Req<'_>) -> bool {
     })
 }
 
-fn prefers_plain_json(req: &Req<'_>) -> bool {
+pub(crate) fn prefers_plain_json(req: &Req<'_>) -> bool {
     req.query.get("format").is_none()
         && req.parts.headers.get_all(ACCEPT).iter().all(|v| {
             v.to_str()

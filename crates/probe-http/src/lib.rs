@@ -19,6 +19,7 @@
 mod access;
 pub mod dialect;
 mod health_json;
+mod kpow;
 mod kubernetes;
 mod query;
 pub mod response;
@@ -29,6 +30,7 @@ mod signal;
 pub use access::{ClientAddr, Details};
 pub use dialect::{Dialect, Req};
 pub use health_json::health_json;
+pub use kpow::Kpow;
 pub use kubernetes::Kubernetes;
 pub use query::Query;
 pub use response::{Body, Response};

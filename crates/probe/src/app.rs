@@ -4,9 +4,9 @@
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, LogFormat};
-use crate::config::ConfigError;
+use crate::config::{Config, ConfigError};
 use crate::env::Env;
-use crate::{check_cmd, logging, serve};
+use crate::{check_cmd, kpow, logging, serve};
 
 /// Exit status for a bad configuration or flag value (sysexits EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
@@ -65,24 +65,8 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
     };
     logging::init(level, env.var("RUST_LOG"), format);
     match cli.command {
-        Command::Serve(args) => {
-            let config = serve::config(&args, env)?;
-            runtime()?.block_on(async {
-                let (health, service) = serve::service(&config)?;
-                let sidecar = serve::Sidecar {
-                    listen: config.server.listen,
-                    service,
-                    health,
-                    drain: config.server.drain,
-                    max_connections: config.server.max_connections,
-                    dialects: config.server.dialects.clone(),
-                };
-                serve::run(sidecar)
-                    .await
-                    .map_err(|e| Failure::Runtime(e.to_string()))?;
-                Ok(ExitCode::SUCCESS)
-            })
-        }
+        Command::Serve(args) => serve_config(serve::config(&args, env)?),
+        Command::Kpow(args) => serve_config(kpow::config(&args, env)?),
         Command::Check(args) => {
             let (url, timeout) = check_cmd::target(&args)?;
             let verdict = runtime()?.block_on(check_cmd::run(&url, timeout));
@@ -98,6 +82,26 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
             })
         }
     }
+}
+
+/// Serves `config` until SIGTERM: builds the engine (starting its background work),
+/// binds, serves, drains.
+fn serve_config(config: Config) -> Result<ExitCode, Failure> {
+    runtime()?.block_on(async {
+        let (health, service) = serve::service(&config)?;
+        let sidecar = serve::Sidecar {
+            listen: config.server.listen,
+            service,
+            health,
+            drain: config.server.drain,
+            max_connections: config.server.max_connections,
+            dialects: config.server.dialects.clone(),
+        };
+        serve::run(sidecar)
+            .await
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

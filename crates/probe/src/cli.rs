@@ -47,6 +47,13 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check an endpoint once and exit 0 when it is up, 1 when it is down (an exec probe).
     Check(CheckArgs),
+    /// Serve Kpow's health surface (/healthy, /up) for a Kafka cluster.
+    ///
+    /// /healthy turns 503 once the cluster has been unreachable longer than session timeout +
+    /// heartbeat interval, and stays there; /up is always 200; /livez, /readyz and /startupz
+    /// answer too. Environment: PORT (3000), BOOTSTRAP (required, host:port,...),
+    /// STREAMS_ERROR_STRATEGY (LOG_EXCEPTION or LOG_AND_EXIT), HTTP_FORWARDED (true or false).
+    Kpow(KpowArgs),
 }
 
 /// `probe serve`.
@@ -81,4 +88,32 @@ pub struct CheckArgs {
     /// For file:// targets: the file must have been modified within this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub max_age: Option<f64>,
+}
+
+/// `probe kpow`. Durations are written `800ms`, `3s`, `1m30s`.
+#[derive(Debug, Args)]
+pub struct KpowArgs {
+    /// Kafka's session.timeout.ms: with the heartbeat interval, how long the cluster may be
+    /// unreachable before Kafka Streams enters ERROR.
+    #[arg(long, default_value = "45s", value_name = "DURATION")]
+    pub session_timeout: String,
+    /// Kafka's heartbeat.interval.ms; the brokers are asked every half interval (at most
+    /// every 1s).
+    #[arg(long, default_value = "3s", value_name = "DURATION")]
+    pub heartbeat_interval: String,
+    /// Serve every route under this path only (e.g. /kpow).
+    #[arg(long, default_value = "", value_name = "PATH")]
+    pub path_prefix: String,
+    /// How long each broker has to answer ApiVersions.
+    #[arg(long, default_value = "700ms", value_name = "DURATION")]
+    pub broker_timeout: String,
+    /// Listen on this address instead of 0.0.0.0:$PORT.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// After SIGTERM: how long readiness fails while the server keeps answering.
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub drain: String,
+    /// Who reads why /healthy fails: never, local (loopback clients) or always.
+    #[arg(long, default_value = "local", value_name = "POLICY")]
+    pub details: String,
 }

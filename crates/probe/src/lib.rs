@@ -7,5 +7,7 @@ pub mod check_cmd;
 pub mod cli;
 pub mod config;
 pub mod env;
+pub mod kafka_streams;
+pub mod kpow;
 pub mod logging;
 pub mod serve;

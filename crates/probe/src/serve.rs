@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use probe_core::time::human;
 use probe_core::Health;
-use probe_http::{BindError, Dialect, Kubernetes, ProbeService, Server, ServerConfig};
+use probe_http::{BindError, Dialect, Kpow, Kubernetes, ProbeService, Server, ServerConfig};
 
 use crate::cli::ServeArgs;
 use crate::config::{parse_listen, Config, ConfigError, ServerSettings};
@@ -51,6 +51,9 @@ pub fn dialect(
         "kubernetes" => Ok(Box::new(
             Kubernetes::new(health.clone()).details(settings.details),
         )),
+        "kpow" => Ok(Box::new(
+            Kpow::new(health.clone()).details(settings.details),
+        )),
         other => Err(ConfigError::key(
             "server.dialects",
             format!("unknown dialect `{other}`"),
@@ -92,6 +95,8 @@ pub async fn run(s: Sidecar) -> Result<(), BindError> {
         ..ServerConfig::default()
     };
     let bound = Server::bind(s.listen, config)?;
+    // Catch SIGTERM from the moment the address is announced.
+    let terminate = probe_http::terminate();
     tracing::info!(
         "probe listening on http://{} (dialects: {})",
         bound.local_addr(),
@@ -101,7 +106,7 @@ pub async fn run(s: Sidecar) -> Result<(), BindError> {
     let drain = s.drain;
     bound
         .serve(s.service, async move {
-            probe_http::terminate().await;
+            terminate.await;
             health.shutdown().begin();
             tracing::info!(
                 "shutting down: readiness fails from now on; draining for {}",

@@ -3,9 +3,11 @@
 //! Every key is checked: an unknown key, a bad value or an impossible combination is a
 //! [`ConfigError`] naming the file, the key and the problem, and the process exits 64.
 
+mod check_table;
 pub mod checks;
 pub mod duration;
 mod fields;
+pub mod kafka;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -13,13 +15,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use probe_core::{Check, Health, Policy, Probe, Schedule, Scope};
+use probe_core::{Check, Health, Policy, Probe};
 use probe_http::Details;
+
+use self::checks::Background;
 
 pub use self::fields::Fields;
 
 /// The dialects `probe serve` can serve.
-pub const DIALECTS: &[&str] = &["kubernetes"];
+pub const DIALECTS: &[&str] = &["kubernetes", "kpow"];
 
 /// A configuration problem: where it is and what is wrong. Exit status 64.
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +104,7 @@ impl Default for ServerSettings {
     }
 }
 
-/// One `[[check]]`.
+/// One check to register; a `[[check]]` table gives one or more.
 pub struct CheckSpec {
     /// Its name.
     pub name: String,
@@ -119,8 +123,10 @@ pub struct CheckSpec {
 pub struct Config {
     /// The `[server]` table.
     pub server: ServerSettings,
-    /// The `[[check]]` tables.
+    /// The checks the `[[check]]` tables register, in order.
     pub checks: Vec<CheckSpec>,
+    /// Work some checks need running beside the engine; started by [`Config::health`].
+    pub background: Vec<Arc<dyn Background>>,
 }
 
 impl Config {
@@ -147,23 +153,32 @@ impl Config {
             None => ServerSettings::default(),
         };
         let mut checks: Vec<CheckSpec> = Vec::new();
+        let mut background = Vec::new();
         for (i, t) in top_tables(&mut top, "check")?.into_iter().enumerate() {
-            let spec = parse_check(t, i)?;
-            if checks.iter().any(|c| c.name == spec.name) {
-                return Err(ConfigError::key(
-                    format!("check[{i}] \"{}\".name", spec.name),
-                    "used by an earlier check",
-                ));
+            let table = check_table::parse(t, i)?;
+            for spec in table.specs {
+                if checks.iter().any(|c| c.name == spec.name) {
+                    return Err(ConfigError::key(
+                        format!("check[{i}] \"{}\".name", spec.name),
+                        "used by an earlier check",
+                    ));
+                }
+                checks.push(spec);
             }
-            checks.push(spec);
+            background.extend(table.background);
         }
         top.finish().map_err(|e| {
             ConfigError::key(e.key.unwrap_or_default().trim_start_matches('.'), e.problem)
         })?;
-        Ok(Config { server, checks })
+        Ok(Config {
+            server,
+            checks,
+            background,
+        })
     }
 
-    /// Builds the health engine (starting background checks: call inside a runtime).
+    /// Builds the health engine, then starts background checks and the
+    /// [`background`](Config::background) work: call inside a runtime.
     pub fn health(&self) -> Result<Health, ConfigError> {
         let mut b = Health::builder();
         for (i, c) in self.checks.iter().enumerate() {
@@ -179,7 +194,11 @@ impl Config {
                     ConfigError::key(format!("check[{i}] \"{}\"", c.name), e.to_string())
                 })?;
         }
-        b.build().map_err(|e| ConfigError::general(e.to_string()))
+        let health = b.build().map_err(|e| ConfigError::general(e.to_string()))?;
+        for work in &self.background {
+            work.start();
+        }
+        Ok(health)
     }
 }
 
@@ -261,84 +280,6 @@ pub fn parse_listen(s: &str) -> Option<SocketAddr> {
         "" => Some(SocketAddr::from(([0, 0, 0, 0], port))),
         "localhost" => Some(SocketAddr::from(([127, 0, 0, 1], port))),
         _ => None,
-    }
-}
-
-fn parse_check(table: toml::Table, index: usize) -> Result<CheckSpec, ConfigError> {
-    let name_hint = table
-        .get("name")
-        .and_then(|v| v.as_str())
-        .map(|n| format!(" \"{n}\""))
-        .unwrap_or_default();
-    let mut f = Fields::new(table, format!("check[{index}]{name_hint}"));
-    let name = f.required_string("name")?;
-    let kind = f.required_string("type")?;
-    let probes = match f.strings("probes")? {
-        Some(list) => list
-            .iter()
-            .map(|p| {
-                p.parse::<Probe>()
-                    .map_err(|e| f.error("probes", e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        None => vec![Probe::Readiness],
-    };
-    let d = Policy::default();
-    let cache = f.duration("cache")?.unwrap_or(d.cache_pass);
-    let policy = Policy {
-        timeout: f.duration("timeout")?.unwrap_or(d.timeout),
-        cache_pass: cache,
-        cache_fail: f.duration("cache_fail")?.unwrap_or(cache),
-        failure_threshold: positive(&mut f, "failure_threshold")?.unwrap_or(d.failure_threshold),
-        success_threshold: positive(&mut f, "success_threshold")?.unwrap_or(d.success_threshold),
-        max_age: f.duration("max_age")?,
-        critical: f.bool("critical")?.unwrap_or(d.critical),
-        schedule: match f.duration("interval")? {
-            Some(p) if p.is_zero() => return Err(f.error("interval", "must be greater than zero")),
-            Some(p) => Schedule::Every(p),
-            None => Schedule::OnDemand,
-        },
-    };
-    if policy.timeout.is_zero() {
-        return Err(f.error("timeout", "must be greater than zero"));
-    }
-    let liveness_dependency = f.bool("liveness_dependency")?.unwrap_or(false);
-    let check = checks::build(&kind, &mut f)?;
-    f.finish()?;
-    if probes.contains(&Probe::Liveness)
-        && check.scope() == Scope::Dependency
-        && !liveness_dependency
-    {
-        return Err(f_error(index, &name, "probes", format!(
-            "a `{kind}` check looks at a dependency and cannot be in liveness: an outage would restart every instance (set liveness_dependency = true to opt in)"
-        )));
-    }
-    if let Err(e) = Health::builder().shared(
-        name.clone(),
-        check.clone(),
-        probes.iter().copied(),
-        policy.clone(),
-        true,
-    ) {
-        return Err(f_error(index, &name, "name", e.to_string()));
-    }
-    Ok(CheckSpec {
-        name,
-        check,
-        probes,
-        policy,
-        liveness_dependency,
-    })
-}
-
-fn f_error(index: usize, name: &str, key: &str, problem: String) -> ConfigError {
-    ConfigError::key(format!("check[{index}] \"{name}\".{key}"), problem)
-}
-
-fn positive(f: &mut Fields, key: &'static str) -> Result<Option<u32>, ConfigError> {
-    match f.u32(key)? {
-        Some(0) => Err(f.error(key, "must be at least 1")),
-        other => Ok(other),
     }
 }
 

@@ -2,6 +2,8 @@
 //! over loopback, stop it. Every wait is bounded.
 #![allow(dead_code)]
 
+pub(crate) mod child;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Output, Stdio};

@@ -1,0 +1,204 @@
+//! One `[[check]]` table: its name, type, probes and policy, and the checks its type builds.
+
+use std::sync::Arc;
+
+use probe_core::{Health, Policy, Probe, Schedule, Scope};
+
+use super::checks::{self, Background};
+use super::{CheckSpec, ConfigError, Fields};
+
+/// What one `[[check]]` table registers.
+pub(super) struct CheckTable {
+    /// The checks, the main one first.
+    pub(super) specs: Vec<CheckSpec>,
+    /// The work they need running beside the engine.
+    pub(super) background: Option<Arc<dyn Background>>,
+}
+
+/// Reads the `[[check]]` table at `index`.
+pub(super) fn parse(table: toml::Table, index: usize) -> Result<CheckTable, ConfigError> {
+    let name_hint = table
+        .get("name")
+        .and_then(|v| v.as_str())
+        .map(|n| format!(" \"{n}\""))
+        .unwrap_or_default();
+    let mut f = Fields::new(table, format!("check[{index}]{name_hint}"));
+    let name = f.required_string("name")?;
+    let kind = f.required_string("type")?;
+    let probes = match f.strings("probes")? {
+        Some(list) => Some(
+            list.iter()
+                .map(|p| {
+                    p.parse::<Probe>()
+                        .map_err(|e| f.error("probes", e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => None,
+    };
+    let d = Policy::default();
+    let cache = f.duration("cache")?.unwrap_or(d.cache_pass);
+    let policy = Policy {
+        timeout: f.duration("timeout")?.unwrap_or(d.timeout),
+        cache_pass: cache,
+        cache_fail: f.duration("cache_fail")?.unwrap_or(cache),
+        failure_threshold: positive(&mut f, "failure_threshold")?.unwrap_or(d.failure_threshold),
+        success_threshold: positive(&mut f, "success_threshold")?.unwrap_or(d.success_threshold),
+        max_age: f.duration("max_age")?,
+        critical: f.bool("critical")?.unwrap_or(d.critical),
+        schedule: match f.duration("interval")? {
+            Some(p) if p.is_zero() => return Err(f.error("interval", "must be greater than zero")),
+            Some(p) => Schedule::Every(p),
+            None => Schedule::OnDemand,
+        },
+    };
+    if policy.timeout.is_zero() {
+        return Err(f.error("timeout", "must be greater than zero"));
+    }
+    let liveness_dependency = f.bool("liveness_dependency")?.unwrap_or(false);
+    let built = checks::build(&kind, &mut f)?;
+    f.finish()?;
+    let mut specs = Vec::with_capacity(built.parts.len());
+    for part in built.parts {
+        let part_probes = match (part.probes, &probes) {
+            (Some(_), Some(_)) => {
+                return Err(f_error(index, &name, "probes", format!(
+                    "a `{kind}` check puts its checks in liveness, readiness and startup itself (remove probes)"
+                )))
+            }
+            (Some(fixed), None) => fixed,
+            (None, Some(given)) => given.clone(),
+            (None, None) => vec![Probe::Readiness],
+        };
+        if part_probes.contains(&Probe::Liveness)
+            && part.check.scope() == Scope::Dependency
+            && !liveness_dependency
+        {
+            return Err(f_error(index, &name, "probes", format!(
+                "a `{kind}` check looks at a dependency and cannot be in liveness: an outage would restart every instance (set liveness_dependency = true to opt in)"
+            )));
+        }
+        let part_name = format!("{name}{}", part.suffix);
+        if let Err(e) = Health::builder().shared(
+            part_name.clone(),
+            part.check.clone(),
+            part_probes.iter().copied(),
+            policy.clone(),
+            true,
+        ) {
+            return Err(f_error(index, &name, "name", e.to_string()));
+        }
+        specs.push(CheckSpec {
+            name: part_name,
+            check: part.check,
+            probes: part_probes,
+            policy: policy.clone(),
+            liveness_dependency,
+        });
+    }
+    Ok(CheckTable {
+        specs,
+        background: built.background,
+    })
+}
+
+fn f_error(index: usize, name: &str, key: &str, problem: String) -> ConfigError {
+    ConfigError::key(format!("check[{index}] \"{name}\".{key}"), problem)
+}
+
+fn positive(f: &mut Fields, key: &'static str) -> Result<Option<u32>, ConfigError> {
+    match f.u32(key)? {
+        Some(0) => Err(f.error(key, "must be at least 1")),
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use probe_core::{Probe, Scope};
+
+    fn names(c: &Config) -> Vec<(&str, Vec<Probe>)> {
+        c.checks
+            .iter()
+            .map(|s| (s.name.as_str(), s.probes.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_kafka_streams_table_registers_three_checks_and_one_driver() {
+        let c = Config::parse(
+            r#"
+            [server]
+            dialects = ["kpow", "kubernetes"]
+            path_prefix = "/kpow"
+
+            [[check]]
+            name = "streams"
+            type = "kafka-streams"
+            bootstrap = ["127.0.0.1:9092"]
+            timeout = "100ms"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            names(&c),
+            [
+                ("streams", vec![Probe::Liveness]),
+                ("streams:ready", vec![Probe::Readiness]),
+                ("streams:started", vec![Probe::Startup]),
+            ]
+        );
+        assert!(c.checks.iter().all(|s| s.check.scope() == Scope::Local));
+        assert!(c.checks.iter().all(|s| s.policy.timeout.as_millis() == 100));
+        assert_eq!(c.background.len(), 1);
+        assert_eq!(c.server.dialects, ["kpow", "kubernetes"]);
+    }
+
+    #[test]
+    fn a_kafka_table_is_one_dependency_check() {
+        let c = Config::parse(
+            r#"
+            [[check]]
+            name = "kafka"
+            type = "kafka"
+            bootstrap = "a:9092, b:9092"
+            broker_timeout = "300ms"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(names(&c), [("kafka", vec![Probe::Readiness])]);
+        assert_eq!(c.checks[0].check.scope(), Scope::Dependency);
+        assert!(c.background.is_empty());
+    }
+
+    #[test]
+    fn mistakes_are_configuration_errors() {
+        let cases = [
+            (
+                "[[check]]\nname = \"s\"\ntype = \"kafka-streams\"\nbootstrap = \"k:1\"\nprobes = [\"readiness\"]",
+                "check[0] \"s\".probes: a `kafka-streams` check puts its checks in liveness, readiness and startup itself (remove probes)",
+            ),
+            (
+                "[[check]]\nname = \"s:ready\"\ntype = \"tcp\"\naddress = \"k:1\"\n\n[[check]]\nname = \"s\"\ntype = \"kafka-streams\"\nbootstrap = \"k:1\"",
+                "check[1] \"s:ready\".name: used by an earlier check",
+            ),
+            (
+                "[[check]]\nname = \"k\"\ntype = \"kafka\"\nbootstrap = \"k:1\"\nprobes = [\"liveness\"]",
+                "check[0] \"k\".probes: a `kafka` check looks at a dependency and cannot be in liveness",
+            ),
+            (
+                "[[check]]\nname = \"k\"\ntype = \"kafka\"\nbootstrap = \"k:1\"\nbroker_timeout = \"0s\"",
+                "check[0] \"k\".broker_timeout: must be greater than zero",
+            ),
+            (
+                "[server]\ndialects = [\"kpow\", \"connect-ish\"]",
+                "server.dialects: unknown dialect `connect-ish` (available: kubernetes, kpow)",
+            ),
+        ];
+        for (toml, expected) in cases {
+            let err = Config::parse(toml).err().expect(toml).to_string();
+            assert!(err.starts_with(expected), "{toml}\n{err}");
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The `kafka` and `kafka-streams` check types, and the bootstrap list they share with
+//! `probe kpow`.
+//!
+//! ```toml
+//! [[check]]
+//! name = "kafka"
+//! type = "kafka"
+//! bootstrap = ["kafka-0:9092", "kafka-1:9092"]
+//! broker_timeout = "700ms"
+//!
+//! [[check]]
+//! name = "streams"                 # registers streams, streams:ready, streams:started
+//! type = "kafka-streams"
+//! bootstrap = ["kafka-0:9092"]
+//! session_timeout = "45s"
+//! heartbeat_interval = "3s"
+//! error_strategy = "LOG_EXCEPTION"  # or LOG_AND_EXIT
+//! rebalance_grace = "0s"
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use probe_core::checks::KafkaCheck;
+use probe_core::evaluators::cluster::ClusterTimeouts;
+use probe_core::Check;
+
+use super::checks::{Built, Part};
+use super::{ConfigError, Fields};
+use crate::kafka_streams::{StreamsSettings, StreamsSidecar, PARTS};
+
+/// Splits and checks a bootstrap list: entries separated by commas (in one string or
+/// several), trimmed, empty ones skipped; each `host:port` (an IPv6 host in brackets).
+/// The error says which entry is wrong and why.
+///
+/// ```
+/// use probe::config::kafka::bootstrap;
+///
+/// assert_eq!(bootstrap([" kafka-0:9092, kafka-1:9092 ,"]).unwrap(),
+///            ["kafka-0:9092", "kafka-1:9092"]);
+/// assert!(bootstrap(["kafka-0"]).is_err());
+/// ```
+pub fn bootstrap<'a>(lists: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for entry in lists.into_iter().flat_map(|l| l.split(',')) {
+        let entry = entry.trim();
+        if entry.is_empty() {
+            continue;
+        }
+        check_address(entry).map_err(|why| format!("`{entry}` is not host:port: {why}"))?;
+        out.push(entry.to_owned());
+    }
+    if out.is_empty() {
+        return Err("no broker address (write host:port, several separated by commas)".into());
+    }
+    Ok(out)
+}
+
+fn check_address(entry: &str) -> Result<(), &'static str> {
+    if entry.contains("://") {
+        return Err("leave out the listener name (PLAINTEXT://...)");
+    }
+    let (host, port) = entry.rsplit_once(':').ok_or("no port")?;
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => {}
+        _ => return Err("the port must be a number from 1 to 65535"),
+    }
+    let valid_name = |h: &str| {
+        !h.is_empty()
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    };
+    let valid = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => valid_name(host),
+    };
+    if valid {
+        Ok(())
+    } else if host.is_empty() {
+        Err("no host")
+    } else if host.contains(':') && !host.starts_with('[') {
+        Err("write an IPv6 address in brackets, e.g. [::1]:9092")
+    } else {
+        Err("the host has characters a host name cannot have")
+    }
+}
+
+/// `bootstrap`, required.
+fn bootstrap_key(f: &mut Fields) -> Result<Vec<String>, ConfigError> {
+    let lists = f.strings("bootstrap")?.ok_or_else(|| {
+        f.error(
+            "bootstrap",
+            "missing (required): the brokers, host:port each",
+        )
+    })?;
+    bootstrap(lists.iter().map(String::as_str)).map_err(|e| f.error("bootstrap", e))
+}
+
+/// A duration key that must be greater than zero when given.
+fn positive_duration(f: &mut Fields, key: &'static str) -> Result<Option<Duration>, ConfigError> {
+    match f.duration(key)? {
+        Some(d) if d.is_zero() => Err(f.error(key, "must be greater than zero")),
+        other => Ok(other),
+    }
+}
+
+/// `type = "kafka"`: ApiVersions to each broker; passes when any answers.
+pub(super) fn kafka(f: &mut Fields) -> Result<Built, ConfigError> {
+    let bootstrap = bootstrap_key(f)?;
+    let timeout = positive_duration(f, "broker_timeout")?.unwrap_or(KafkaCheck::DEFAULT_TIMEOUT);
+    let check: Arc<dyn Check> = Arc::new(KafkaCheck::new(bootstrap).timeout(timeout));
+    Ok(Built::one(check))
+}
+
+/// `type = "kafka-streams"`: a Streams stand-in driven by the cluster; three checks.
+pub(super) fn kafka_streams(f: &mut Fields) -> Result<Built, ConfigError> {
+    let sidecar = StreamsSidecar::new(streams_settings(f)?);
+    Ok(streams_parts(Arc::new(sidecar)))
+}
+
+/// The keys of a `kafka-streams` table.
+fn streams_settings(f: &mut Fields) -> Result<StreamsSettings, ConfigError> {
+    let d = StreamsSettings::default();
+    let bootstrap = bootstrap_key(f)?;
+    let broker_timeout = positive_duration(f, "broker_timeout")?.unwrap_or(d.broker_timeout);
+    let timeouts = ClusterTimeouts {
+        session_timeout: positive_duration(f, "session_timeout")?
+            .unwrap_or(d.timeouts.session_timeout),
+        heartbeat_interval: positive_duration(f, "heartbeat_interval")?
+            .unwrap_or(d.timeouts.heartbeat_interval),
+    };
+    let strategy = match f.string("error_strategy")? {
+        Some(s) => s
+            .parse()
+            .map_err(|e: probe_core::ParseError| f.error("error_strategy", e.to_string()))?,
+        None => d.strategy,
+    };
+    let rebalance_grace = f.duration("rebalance_grace")?.unwrap_or(d.rebalance_grace);
+    Ok(StreamsSettings {
+        bootstrap,
+        broker_timeout,
+        timeouts,
+        strategy,
+        rebalance_grace,
+    })
+}
+
+/// The three checks of `sidecar`, with `sidecar` as the work to start.
+pub(crate) fn streams_parts(sidecar: Arc<StreamsSidecar>) -> Built {
+    let parts = PARTS
+        .into_iter()
+        .zip(sidecar.checks())
+        .map(|((suffix, probe), check)| Part {
+            suffix,
+            check: Arc::new(check) as Arc<dyn Check>,
+            probes: Some(vec![probe]),
+        })
+        .collect();
+    Built {
+        parts,
+        background: Some(sidecar),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootstrap_lists_are_trimmed_and_split() {
+        assert_eq!(
+            bootstrap(["a:1", " b.example.com:9092 ,c_d:9093", "[::1]:9094"]).unwrap(),
+            ["a:1", "b.example.com:9092", "c_d:9093", "[::1]:9094"]
+        );
+    }
+
+    #[test]
+    fn bad_entries_are_named() {
+        let cases = [
+            ("kafka", "`kafka` is not host:port: no port"),
+            ("kafka:0", "`kafka:0` is not host:port: the port must be a number from 1 to 65535"),
+            ("kafka:99999", "`kafka:99999` is not host:port: the port must be a number from 1 to 65535"),
+            (":9092", "`:9092` is not host:port: no host"),
+            ("::1:9092", "`::1:9092` is not host:port: write an IPv6 address in brackets, e.g. [::1]:9092"),
+            ("PLAINTEXT://k:9092", "`PLAINTEXT://k:9092` is not host:port: leave out the listener name (PLAINTEXT://...)"),
+            (" , ", "no broker address (write host:port, several separated by commas)"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(bootstrap([input]).unwrap_err(), expected, "{input}");
+        }
+        assert!(bootstrap(["ok:1", "bad"]).is_err());
+        assert_eq!(
+            bootstrap(["ka fka:9092"]).unwrap_err(),
+            "`ka fka:9092` is not host:port: the host has characters a host name cannot have"
+        );
+    }
+
+    fn settings(toml: &str) -> Result<StreamsSettings, String> {
+        let mut f = Fields::new(toml.parse().unwrap(), "check[0]");
+        let s = streams_settings(&mut f).map_err(|e| e.to_string())?;
+        f.finish().map_err(|e| e.to_string())?;
+        Ok(s)
+    }
+
+    #[test]
+    fn kafka_streams_defaults_are_kafkas() {
+        let s = settings(r#"bootstrap = "k:9092""#).unwrap();
+        assert_eq!(
+            s,
+            StreamsSettings {
+                bootstrap: vec!["k:9092".into()],
+                ..StreamsSettings::default()
+            }
+        );
+        assert_eq!(s.broker_timeout, Duration::from_millis(700));
+        assert_eq!(s.timeouts.session_timeout, Duration::from_secs(45));
+        assert_eq!(s.timeouts.heartbeat_interval, Duration::from_secs(3));
+        assert_eq!(s.rebalance_grace, Duration::ZERO);
+    }
+
+    #[test]
+    fn kafka_streams_keys_are_read() {
+        let s = settings(
+            r#"
+            bootstrap = ["a:1", "b:2,c:3"]
+            broker_timeout = "250ms"
+            session_timeout = "10s"
+            heartbeat_interval = "1s"
+            error_strategy = "log_and_exit"
+            rebalance_grace = "30s"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(s.bootstrap, ["a:1", "b:2", "c:3"]);
+        assert_eq!(s.broker_timeout, Duration::from_millis(250));
+        assert_eq!(s.timeouts.limit(), Duration::from_secs(11));
+        assert_eq!(
+            s.strategy,
+            probe_core::evaluators::error_strategy::ErrorStrategy::LogAndExit
+        );
+        assert_eq!(s.rebalance_grace, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn kafka_streams_mistakes_are_named() {
+        let cases = [
+            ("", "check[0].bootstrap: missing (required)"),
+            (
+                r#"bootstrap = "k""#,
+                "check[0].bootstrap: `k` is not host:port: no port",
+            ),
+            (
+                "bootstrap = \"k:1\"\nerror_strategy = \"retry\"",
+                "check[0].error_strategy: unknown streams error strategy `retry`",
+            ),
+            (
+                "bootstrap = \"k:1\"\nsession_timeout = \"0s\"",
+                "check[0].session_timeout: must be greater than zero",
+            ),
+            (
+                "bootstrap = \"k:1\"\nheartbeat = \"3s\"",
+                "check[0].heartbeat: unknown key",
+            ),
+        ];
+        for (toml, expected) in cases {
+            let err = settings(toml).unwrap_err();
+            assert!(err.starts_with(expected), "{toml}: {err}");
+        }
+    }
+}
