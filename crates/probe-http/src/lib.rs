@@ -17,9 +17,12 @@
 //! ```
 
 mod access;
+mod allow;
 pub mod dialect;
+pub mod forwarded;
 mod health_json;
 mod kubernetes;
+mod open_klant;
 mod query;
 pub mod response;
 mod server;
@@ -27,9 +30,11 @@ mod service;
 mod signal;
 
 pub use access::{ClientAddr, Details};
+pub use allow::{AllowedHosts, Cidr, CidrError, ClientAllowList, HostPatternError};
 pub use dialect::{Dialect, Req};
 pub use health_json::health_json;
 pub use kubernetes::Kubernetes;
+pub use open_klant::OpenKlant;
 pub use query::Query;
 pub use response::{Body, Response};
 pub use server::{BindError, Bound, Server, ServerConfig};
