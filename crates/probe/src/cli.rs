@@ -47,6 +47,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check an endpoint once and exit 0 when it is up, 1 when it is down (an exec probe).
     Check(CheckArgs),
+    /// Check a Celery worker (maykin-common `worker-health-check`): exit 0 healthy, 1 event
+    /// loop liveness file missing or too old, 2 no answer to the ping, 4 not ready.
+    WorkerCheck(WorkerCheckArgs),
+    /// Check a scheduler's liveness file (maykin-common `beat-health-check`): exit 0 when
+    /// it was modified within --max-age, 1 otherwise.
+    BeatCheck(BeatCheckArgs),
 }
 
 /// `probe serve`.
@@ -73,7 +79,66 @@ pub struct CheckArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value = "3", value_name = "SECONDS")]
     pub timeout: f64,
-    /// For file:// targets: the file must have been modified within this many seconds.
+    /// For file:// targets: the file must have been modified within this many seconds
+    /// (without it, the file must only exist).
     #[arg(long, value_name = "SECONDS")]
     pub max_age: Option<f64>,
+}
+
+/// `probe worker-check`: the flags of maykin-common's `worker-health-check`. The checks
+/// run in its order: event loop liveness, ping, readiness; the first failure decides the
+/// exit status.
+#[derive(Debug, Args)]
+pub struct WorkerCheckArgs {
+    /// The event loop liveness file, touched by the worker while its loop turns.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/tmp/celery_worker_event_loop_live"
+    )]
+    pub liveness_file: PathBuf,
+    /// How long ago the liveness file may have been modified, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "70")]
+    pub max_age: f64,
+    /// Skip the event loop liveness check.
+    #[arg(long, overrides_with = "no_skip_event_loop_liveness")]
+    pub skip_event_loop_liveness: bool,
+    /// Run the event loop liveness check (the default).
+    #[arg(long, overrides_with = "skip_event_loop_liveness")]
+    pub no_skip_event_loop_liveness: bool,
+    /// The broker URL (Celery's CELERY_BROKER setting), for the ping round trip.
+    #[arg(long, value_name = "URL", default_value = "redis://localhost:6379/0")]
+    pub broker: String,
+    /// The worker's node name. Default: env CELERY_WORKER_NAME, else celery@<hostname>.
+    #[arg(long, value_name = "NAME")]
+    pub worker_name: Option<String>,
+    /// How long to wait for the worker's answer to the ping, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "3")]
+    pub ping_timeout: f64,
+    /// Skip the ping round trip.
+    #[arg(long, overrides_with = "no_skip_ping")]
+    pub skip_ping: bool,
+    /// Run the ping round trip (the default).
+    #[arg(long, overrides_with = "skip_ping")]
+    pub no_skip_ping: bool,
+    /// The readiness file, present while the worker takes tasks.
+    #[arg(long, value_name = "FILE", default_value = "/tmp/celery_worker_ready")]
+    pub readiness_file: PathBuf,
+    /// Skip the readiness check (the default).
+    #[arg(long, overrides_with = "no_skip_readiness")]
+    pub skip_readiness: bool,
+    /// Run the readiness check.
+    #[arg(long, overrides_with = "skip_readiness")]
+    pub no_skip_readiness: bool,
+}
+
+/// `probe beat-check`: the flags of maykin-common's `beat-health-check`.
+#[derive(Debug, Args)]
+pub struct BeatCheckArgs {
+    /// The scheduler's liveness file, touched each time it schedules a task.
+    #[arg(long, value_name = "FILE", default_value = "/tmp/celery_beat_live")]
+    pub file: PathBuf,
+    /// How long ago the file may have been modified, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "3600")]
+    pub max_age: f64,
 }

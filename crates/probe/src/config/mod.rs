@@ -3,6 +3,7 @@
 //! Every key is checked: an unknown key, a bad value or an impossible combination is a
 //! [`ConfigError`] naming the file, the key and the problem, and the process exits 64.
 
+mod access;
 pub mod checks;
 pub mod duration;
 mod fields;
@@ -14,12 +15,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use probe_core::{Check, Health, Policy, Probe, Schedule, Scope};
-use probe_http::Details;
+use probe_http::{AllowedHosts, ClientAllowList, Details};
 
 pub use self::fields::Fields;
 
 /// The dialects `probe serve` can serve.
-pub const DIALECTS: &[&str] = &["kubernetes"];
+pub const DIALECTS: &[&str] = &["kubernetes", "open-klant"];
 
 /// A configuration problem: where it is and what is wrong. Exit status 64.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +85,10 @@ pub struct ServerSettings {
     pub drain: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// The networks clients may come from (`None`: every client).
+    pub allow_clients: Option<ClientAllowList>,
+    /// The host names requests may be addressed to (`None`: any host).
+    pub allowed_hosts: Option<AllowedHosts>,
 }
 
 impl Default for ServerSettings {
@@ -96,6 +101,8 @@ impl Default for ServerSettings {
             details: Details::Local,
             drain: Duration::from_secs(5),
             max_connections: 1024,
+            allow_clients: None,
+            allowed_hosts: None,
         }
     }
 }
@@ -238,6 +245,7 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
     if max_connections == 0 {
         return Err(f.error("max_connections", "must be at least 1"));
     }
+    let (allow_clients, allowed_hosts) = access::parse(&mut f)?;
     f.finish()?;
     Ok(ServerSettings {
         listen,
@@ -247,6 +255,8 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
         details,
         drain,
         max_connections,
+        allow_clients,
+        allowed_hosts,
     })
 }
 
@@ -283,10 +293,28 @@ fn parse_check(table: toml::Table, index: usize) -> Result<CheckSpec, ConfigErro
             .collect::<Result<Vec<_>, _>>()?,
         None => vec![Probe::Readiness],
     };
+    // The check's own keys first: a `file-age` check's `max_age` is the file's, not the
+    // policy's staleness limit.
+    let (check, own_time) = checks::build_timed(&kind, &mut f)?;
     let d = Policy::default();
     let cache = f.duration("cache")?.unwrap_or(d.cache_pass);
+    let timeout = match (f.duration("timeout")?, own_time) {
+        (Some(t), Some(own)) if t <= own => {
+            return Err(f.error(
+                "timeout",
+                format!(
+                    "{} must be longer than the check's own time limit ({}), or the engine cuts it off before it can report",
+                    probe_core::time::human(t),
+                    probe_core::time::human(own)
+                ),
+            ))
+        }
+        (Some(t), _) => t,
+        (None, Some(own)) => own + Duration::from_secs(1),
+        (None, None) => d.timeout,
+    };
     let policy = Policy {
-        timeout: f.duration("timeout")?.unwrap_or(d.timeout),
+        timeout,
         cache_pass: cache,
         cache_fail: f.duration("cache_fail")?.unwrap_or(cache),
         failure_threshold: positive(&mut f, "failure_threshold")?.unwrap_or(d.failure_threshold),
@@ -303,7 +331,6 @@ fn parse_check(table: toml::Table, index: usize) -> Result<CheckSpec, ConfigErro
         return Err(f.error("timeout", "must be greater than zero"));
     }
     let liveness_dependency = f.bool("liveness_dependency")?.unwrap_or(false);
-    let check = checks::build(&kind, &mut f)?;
     f.finish()?;
     if probes.contains(&Probe::Liveness)
         && check.scope() == Scope::Dependency
