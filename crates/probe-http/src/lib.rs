@@ -8,6 +8,10 @@
 //! - mounted inside another hyper (or axum) server: call [`ProbeService::respond`];
 //! - called in tests with no socket at all, like any `Service`.
 //!
+//! Rules that hold for every dialect live on the [`ServiceBuilder`]: a path prefix, a
+//! client allow-list ([`ClientAllowList`], 403 to others) and a Host allow-list
+//! ([`AllowedHosts`], 400 to others).
+//!
 //! ```
 //! use probe_core::Health;
 //! use probe_http::{Kubernetes, ProbeService};
