@@ -77,11 +77,16 @@ pub struct CheckArgs {
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Give up after this many seconds.
-    #[arg(long, default_value = "3", value_name = "SECONDS")]
+    #[arg(
+        long,
+        default_value = "3",
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
     pub timeout: f64,
     /// For file:// targets: the file must have been modified within this many seconds
     /// (without it, the file must only exist).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub max_age: Option<f64>,
 }
 
@@ -98,7 +103,12 @@ pub struct WorkerCheckArgs {
     )]
     pub liveness_file: PathBuf,
     /// How long ago the liveness file may have been modified, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value = "70")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "70",
+        allow_negative_numbers = true
+    )]
     pub max_age: f64,
     /// Skip the event loop liveness check.
     #[arg(long, overrides_with = "no_skip_event_loop_liveness")]
@@ -113,7 +123,12 @@ pub struct WorkerCheckArgs {
     #[arg(long, value_name = "NAME")]
     pub worker_name: Option<String>,
     /// How long to wait for the worker's answer to the ping, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value = "3")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "3",
+        allow_negative_numbers = true
+    )]
     pub ping_timeout: f64,
     /// Skip the ping round trip.
     #[arg(long, overrides_with = "no_skip_ping")]
@@ -139,6 +154,11 @@ pub struct BeatCheckArgs {
     #[arg(long, value_name = "FILE", default_value = "/tmp/celery_beat_live")]
     pub file: PathBuf,
     /// How long ago the file may have been modified, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value = "3600")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "3600",
+        allow_negative_numbers = true
+    )]
     pub max_age: f64,
 }
