@@ -141,13 +141,18 @@ pub async fn run(plan: &WorkerPlan) -> Verdict {
         match ping.ping().await {
             Ok(PingAnswer::Pong { .. }) => say(true, format!("{worker}: PONG.")),
             Ok(PingAnswer::NoReply { listeners, .. }) => {
-                let mut text = format!(
-                    "No reply to ping from '{worker}' after {}.",
-                    human(ping.time_limit())
-                );
-                if listeners == 0 {
-                    text.push_str(&format!(" No worker listens on {}.", ping.broker()));
-                }
+                let text = if listeners == 0 {
+                    // Nobody received the request, so the ping did not wait.
+                    format!(
+                        "No reply to ping from '{worker}': no worker listens on {}.",
+                        ping.broker()
+                    )
+                } else {
+                    format!(
+                        "No reply to ping from '{worker}' after {}.",
+                        human(ping.time_limit())
+                    )
+                };
                 say(false, text);
                 return Verdict {
                     lines,

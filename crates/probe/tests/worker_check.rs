@@ -184,7 +184,7 @@ async fn beat_check_reads_the_schedulers_liveness_file() {
 async fn against_a_real_celery_worker() {
     let name = format!("probe-bin-{}@localhost", std::process::id());
     let broker = format!("redis://{REDIS}/{DB}");
-    let _worker = CeleryWorker::start(&name, &broker).await;
+    let worker = CeleryWorker::start(&name, &broker).await;
     let dir = TempDir::new("celery");
     let (live, ready) = (dir.arg("live"), dir.arg("ready"));
     touch(&dir.join("live"), Duration::ZERO);
@@ -240,10 +240,14 @@ async fn against_a_real_celery_worker() {
     // No worker on that database at all: 2 at once, saying so.
     let empty = format!("redis://{REDIS}/{}", DB + 1);
     let mut args = all(&name);
-    args[2] = empty;
+    args[2] = empty.clone();
     let r = run(args, vec![]).await;
     assert_eq!(r.code, Some(2), "{r:?}");
-    assert!(r.stderr.contains("No worker listens on"), "{}", r.stderr);
+    let msg = format!(
+        "No reply to ping from '{name}': no worker listens on {}.\n",
+        &empty
+    );
+    assert_eq!(r.stderr, msg);
     assert!(r.took < Duration::from_secs(2), "took {:?}", r.took);
 
     // Liveness file missing: 1 before any ping.
@@ -258,4 +262,16 @@ async fn against_a_real_celery_worker() {
     let r = run(all(&name), vec![]).await;
     assert_eq!(r.code, Some(4), "{r:?}");
     assert_eq!(lines(&r).0[1], format!("{name}: PONG."));
+
+    // The worker gone: its files may look fine, the ping does not.
+    touch(&dir.join("ready"), Duration::ZERO);
+    worker.kill().await;
+    let r = run(all(&name), vec![]).await;
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(
+        r.stderr
+            .starts_with(&format!("No reply to ping from '{name}'")),
+        "{}",
+        r.stderr
+    );
 }

@@ -98,6 +98,14 @@ impl CeleryWorker {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Kills the worker (SIGKILL: no goodbye to the broker) and waits until it is gone.
+    pub async fn kill(mut self) {
+        timeout(Duration::from_secs(10), self.child.kill())
+            .await
+            .expect("the worker died within 10 s")
+            .expect("kill the worker");
+    }
 }
 
 impl Drop for CeleryWorker {
