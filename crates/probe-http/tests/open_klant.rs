@@ -261,8 +261,8 @@ async fn clients_outside_the_allow_list_get_403() {
             "::1/128".parse().unwrap(),
         ]))
         .build();
-    let s = Served::on("0.0.0.0:0".parse().unwrap(), service).await;
-    let to = std::net::SocketAddr::from(([127, 0, 0, 1], s.addr.port()));
+    let s = Served::start(service).await;
+    let to = s.addr;
     let one: IpAddr = "127.0.0.1".parse().unwrap();
     let two: IpAddr = "127.0.0.2".parse().unwrap();
     let (code, _, _) = request(Method::GET, Some(one), to, "/_healthz/livez/", &[]).await;
