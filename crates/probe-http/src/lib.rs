@@ -8,6 +8,10 @@
 //! - mounted inside another hyper (or axum) server: call [`ProbeService::respond`];
 //! - called in tests with no socket at all, like any `Service`.
 //!
+//! Rules that hold for every dialect live on the [`ServiceBuilder`]: a path prefix, a
+//! client allow-list ([`ClientAllowList`], 403 to others) and a Host allow-list
+//! ([`AllowedHosts`], 400 to others).
+//!
 //! ```
 //! use probe_core::Health;
 //! use probe_http::{Kubernetes, ProbeService};
@@ -17,10 +21,13 @@
 //! ```
 
 mod access;
+mod allow;
 pub mod dialect;
+pub mod forwarded;
 mod health_json;
 mod kpow;
 mod kubernetes;
+mod open_klant;
 mod query;
 pub mod response;
 mod server;
@@ -28,10 +35,12 @@ mod service;
 mod signal;
 
 pub use access::{ClientAddr, Details};
+pub use allow::{AllowedHosts, Cidr, CidrError, ClientAllowList, HostPatternError};
 pub use dialect::{Dialect, Req};
 pub use health_json::health_json;
 pub use kpow::Kpow;
 pub use kubernetes::Kubernetes;
+pub use open_klant::OpenKlant;
 pub use query::Query;
 pub use response::{Body, Response};
 pub use server::{BindError, Bound, Server, ServerConfig};

@@ -7,15 +7,19 @@ use std::sync::Arc;
 
 use http::Request;
 
+use http::StatusCode;
+
 use crate::dialect::{Dialect, Req};
-use crate::response::not_found;
-use crate::{ClientAddr, Query, Response};
+use crate::response::{answer, not_found, TEXT};
+use crate::{AllowedHosts, ClientAddr, ClientAllowList, Query, Response};
 
 /// Builds a [`ProbeService`].
 #[derive(Default)]
 pub struct ServiceBuilder {
     dialects: Vec<Box<dyn Dialect>>,
     prefix: String,
+    clients: Option<ClientAllowList>,
+    hosts: Option<AllowedHosts>,
 }
 
 impl ServiceBuilder {
@@ -37,11 +41,27 @@ impl ServiceBuilder {
         self
     }
 
+    /// Answers only clients in `clients` (403 to others, and to requests whose client
+    /// address is unknown), for every route of every dialect.
+    pub fn allow_clients(mut self, clients: ClientAllowList) -> Self {
+        self.clients = Some(clients);
+        self
+    }
+
+    /// Answers only requests whose `Host` is in `hosts` (400 to others, and to requests
+    /// without one), for every route of every dialect.
+    pub fn allowed_hosts(mut self, hosts: AllowedHosts) -> Self {
+        self.hosts = Some(hosts);
+        self
+    }
+
     /// The service.
     pub fn build(self) -> ProbeService {
         ProbeService(Arc::new(Inner {
             dialects: self.dialects,
             prefix: self.prefix,
+            clients: self.clients,
+            hosts: self.hosts,
         }))
     }
 }
@@ -63,6 +83,8 @@ pub struct ProbeService(Arc<Inner>);
 struct Inner {
     dialects: Vec<Box<dyn Dialect>>,
     prefix: String,
+    clients: Option<ClientAllowList>,
+    hosts: Option<AllowedHosts>,
 }
 
 impl ProbeService {
@@ -74,10 +96,33 @@ impl ProbeService {
     /// Answers one request. The body of the request is never read.
     ///
     /// Embedders mounting the service in their own server call this; insert a
-    /// [`ClientAddr`] extension to let loopback clients see details.
+    /// [`ClientAddr`] extension to let loopback clients see details (and, with a client
+    /// allow-list, to be allowed at all).
     pub async fn respond<B>(&self, req: Request<B>) -> Response {
         let (parts, _body) = req.into_parts();
         let client = parts.extensions.get::<ClientAddr>().map(|c| c.0);
+        if let Some(clients) = &self.0.clients {
+            if !clients.allows(client) {
+                tracing::debug!(client = ?client, "client not in the allow-list");
+                return answer(&parts.method, StatusCode::FORBIDDEN, TEXT, "forbidden\n");
+            }
+        }
+        if let Some(hosts) = &self.0.hosts {
+            let host = parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok());
+            let host = host.or_else(|| parts.uri.authority().map(|a| a.as_str()));
+            if !hosts.allows(host) {
+                tracing::debug!(host = ?host, "host not in the allow-list");
+                return answer(
+                    &parts.method,
+                    StatusCode::BAD_REQUEST,
+                    TEXT,
+                    "host not allowed\n",
+                );
+            }
+        }
         let full = parts.uri.path();
         let path = if self.0.prefix.is_empty() {
             Some(full)

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command, LogFormat};
 use crate::config::{Config, ConfigError};
 use crate::env::Env;
-use crate::{check_cmd, kpow, logging, serve};
+use crate::{beat_cmd, check_cmd, exec, kpow, logging, serve, worker_cmd};
 
 /// Exit status for a bad configuration or flag value (sysexits EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
@@ -68,8 +68,8 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
         Command::Serve(args) => serve_config(serve::config(&args, env)?),
         Command::Kpow(args) => serve_config(kpow::config(&args, env)?),
         Command::Check(args) => {
-            let (url, timeout) = check_cmd::target(&args)?;
-            let verdict = runtime()?.block_on(check_cmd::run(&url, timeout));
+            let plan = check_cmd::plan(&args)?;
+            let verdict = exec_runtime()?.block_on(check_cmd::run(&plan));
             Ok(match verdict {
                 check_cmd::Verdict::Up(line) => {
                     println!("{line}");
@@ -80,6 +80,33 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
                     ExitCode::FAILURE
                 }
             })
+        }
+        Command::WorkerCheck(args) => {
+            let plan = worker_cmd::plan(&args, env)?;
+            let verdict = exec_runtime()?.block_on(worker_cmd::run(&plan));
+            for line in &verdict.lines {
+                if line.ok {
+                    println!("{}", line.text);
+                } else {
+                    eprintln!("{}", line.text);
+                }
+            }
+            Ok(ExitCode::from(verdict.code))
+        }
+        Command::BeatCheck(args) => {
+            let (file, max_age) = beat_cmd::plan(&args)?;
+            Ok(
+                match exec_runtime()?.block_on(beat_cmd::run(&file, max_age)) {
+                    Ok(line) => {
+                        println!("{line}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(line) => {
+                        eprintln!("{line}");
+                        ExitCode::FAILURE
+                    }
+                },
+            )
         }
     }
 }
@@ -102,6 +129,10 @@ fn serve_config(config: Config) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure::Runtime(e.to_string()))?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn exec_runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    exec::runtime().map_err(|e| Failure::Runtime(format!("cannot start the runtime: {e}")))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

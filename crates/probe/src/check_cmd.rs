@@ -1,19 +1,22 @@
 //! `probe check`: one request, one line, exit 0 (up) or 1 (down). An exec probe for
 //! containers without curl, in the output format of maykin-common's `health-check`.
+//!
+//! Targets: `http://` / `https://` URLs (redirects followed, up below 400),
+//! `tcp://host:port` (a connection is accepted), `file://PATH` (the file exists, and with
+//! `--max-age` was modified recently).
 
 use std::time::Duration;
 
-use probe_core::checks::TcpCheck;
+use probe_core::checks::{FileAgeCheck, FileExistsCheck, TcpCheck};
 use probe_core::http_client::{self, redact, Target};
-use probe_core::{Check, Status};
+use probe_core::{Check, Outcome, Status};
 
 use crate::cli::CheckArgs;
 use crate::config::ConfigError;
+use crate::exec::{bounded, seconds};
 
 /// Redirects followed before giving up.
 const MAX_REDIRECTS: usize = 10;
-/// Docker keeps 4,096 bytes of a health check's output; stay well under.
-const MAX_REASON: usize = 1000;
 
 /// The result of one check: the line to print, and where.
 #[derive(Debug, PartialEq, Eq)]
@@ -49,57 +52,84 @@ pub fn normalize(endpoint: &str) -> String {
     format!("{scheme}://{authority}{path}")
 }
 
+/// What to check, and within which time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The completed target URL.
+    pub url: String,
+    /// The whole check's time limit.
+    pub timeout: Duration,
+    /// For `file://`: how recently the file must have been modified.
+    pub max_age: Option<Duration>,
+}
+
 /// Validates the arguments (bad values exit 64).
-pub fn target(args: &CheckArgs) -> Result<(String, Duration), ConfigError> {
-    let timeout = args
-        .timeout
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|t| t.is_finite() && *t > 0.0 && *t < 1e9)
-        .ok_or_else(|| {
-            ConfigError::key(
-                "--timeout",
-                format!("{:?} is not a positive number of seconds", args.timeout),
-            )
-        })?;
+pub fn plan(args: &CheckArgs) -> Result<Plan, ConfigError> {
+    let timeout = seconds("--timeout", &args.timeout, false)?;
     let raw = args
         .url
         .as_deref()
         .or(args.endpoint.as_deref())
         .unwrap_or("http://localhost:8000/_healthz/livez/");
-    Ok((normalize(raw), Duration::from_secs_f64(timeout)))
+    let url = normalize(raw);
+    let file = url.strip_prefix("file://");
+    if file == Some("") {
+        return Err(ConfigError::key(
+            "--endpoint",
+            "file:// needs a path (write e.g. file:///app/tmp/worker.live)",
+        ));
+    }
+    let max_age = match (&args.max_age, file) {
+        (Some(m), Some(_)) => Some(seconds("--max-age", m, true)?),
+        (Some(_), None) => {
+            return Err(ConfigError::key(
+                "--max-age",
+                "only applies to file:// targets",
+            ))
+        }
+        (None, _) => None,
+    };
+    Ok(Plan {
+        url,
+        timeout,
+        max_age,
+    })
 }
 
-/// Checks `url` within `timeout`.
-pub async fn run(url: &str, timeout: Duration) -> Verdict {
-    let verdict = match tokio::time::timeout(timeout, check(url)).await {
+/// Checks what `plan` names within its timeout.
+pub async fn run(plan: &Plan) -> Verdict {
+    let verdict = match tokio::time::timeout(plan.timeout, check(plan)).await {
         Ok(v) => v,
         Err(_) => Verdict::Down(format!(
             "DOWN (timed out after {})",
-            probe_core::time::human(timeout)
+            probe_core::time::human(plan.timeout)
         )),
     };
     match verdict {
-        Verdict::Down(s) if s.len() > MAX_REASON => {
-            let mut cut = MAX_REASON;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            Verdict::Down(format!("{}...)", &s[..cut]))
-        }
-        v => v,
+        Verdict::Up(s) => Verdict::Up(bounded(s)),
+        Verdict::Down(s) => Verdict::Down(bounded(s)),
     }
 }
 
-async fn check(url: &str) -> Verdict {
+/// `UP, <message>` or `DOWN (<message>)` for a check's outcome.
+fn judged(outcome: Outcome) -> Verdict {
+    let message = outcome.message.unwrap_or_default();
+    match outcome.status {
+        Status::Fail => Verdict::Down(format!("DOWN ({message})")),
+        _ => Verdict::Up(format!("UP, {message}")),
+    }
+}
+
+async fn check(plan: &Plan) -> Verdict {
+    let url = plan.url.as_str();
     if let Some(addr) = url.strip_prefix("tcp://") {
-        let outcome = TcpCheck::new(addr.trim_end_matches('/')).check().await;
-        let message = outcome.message.unwrap_or_default();
-        return match outcome.status {
-            Status::Fail => Verdict::Down(format!("DOWN ({message})")),
-            _ => Verdict::Up(format!("UP, {message}")),
-        };
+        return judged(TcpCheck::new(addr.trim_end_matches('/')).check().await);
+    }
+    if let Some(path) = url.strip_prefix("file://") {
+        return judged(match plan.max_age {
+            Some(max_age) => FileAgeCheck::new(path, max_age).check().await,
+            None => FileExistsCheck::new(path).check().await,
+        });
     }
     let mut target = match Target::parse(url) {
         Ok(t) => t,
@@ -162,6 +192,31 @@ mod tests {
         assert_eq!(normalize("/_healthz/"), "http://localhost:8000/_healthz/");
         assert_eq!(normalize("HTTP://h/"), "http://h/");
         assert_eq!(normalize("tcp://db:5432"), "tcp://db:5432");
+    }
+
+    fn args(url: &str, max_age: Option<f64>) -> CheckArgs {
+        CheckArgs {
+            url: Some(url.to_owned()),
+            endpoint: None,
+            timeout: "3".to_owned(),
+            max_age: max_age.map(|m| m.to_string()),
+        }
+    }
+
+    #[test]
+    fn max_age_belongs_to_file_targets_only() {
+        let p = plan(&args("file:///tmp/w.live", Some(70.0))).unwrap();
+        assert_eq!(p.max_age, Some(Duration::from_secs(70)));
+        assert_eq!(p.url, "file:///tmp/w.live");
+        let e = plan(&args("http://h/", Some(70.0)))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "--max-age: only applies to file:// targets");
+        let e = plan(&args("file:///tmp/x", Some(-1.0)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--max-age: "), "{e}");
+        assert!(plan(&args("file://", None)).is_err());
     }
 
     #[test]

@@ -54,6 +54,12 @@ pub enum Command {
     /// answer too. Environment: PORT (3000), BOOTSTRAP (required, host:port,...),
     /// STREAMS_ERROR_STRATEGY (LOG_EXCEPTION or LOG_AND_EXIT), HTTP_FORWARDED (true or false).
     Kpow(KpowArgs),
+    /// Check a Celery worker (maykin-common `worker-health-check`): exit 0 healthy, 1 event
+    /// loop liveness file missing or too old, 2 no answer to the ping, 4 not ready.
+    WorkerCheck(WorkerCheckArgs),
+    /// Check a scheduler's liveness file (maykin-common `beat-health-check`): exit 0 when
+    /// it was modified within --max-age, 1 otherwise.
+    BeatCheck(BeatCheckArgs),
 }
 
 /// `probe serve`.
@@ -85,9 +91,10 @@ pub struct CheckArgs {
         allow_hyphen_values = true
     )]
     pub timeout: String,
-    /// For file:// targets: the file must have been modified within this many seconds.
-    #[arg(long, value_name = "SECONDS")]
-    pub max_age: Option<f64>,
+    /// For file:// targets: the file must have been modified within this many seconds
+    /// (without it, the file must only exist).
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+    pub max_age: Option<String>,
 }
 
 /// `probe kpow`. Durations are written `800ms`, `3s`, `1m30s`.
@@ -116,4 +123,77 @@ pub struct KpowArgs {
     /// Who reads why /healthy fails: never, local (loopback clients) or always.
     #[arg(long, default_value = "local", value_name = "POLICY")]
     pub details: String,
+}
+
+/// `probe worker-check`: the flags of maykin-common's `worker-health-check`. The checks
+/// run in its order: event loop liveness, ping, readiness; the first failure decides the
+/// exit status.
+#[derive(Debug, Args)]
+pub struct WorkerCheckArgs {
+    /// The event loop liveness file, touched by the worker while its loop turns.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/tmp/celery_worker_event_loop_live"
+    )]
+    pub liveness_file: PathBuf,
+    /// How long ago the liveness file may have been modified, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "70",
+        allow_hyphen_values = true
+    )]
+    pub max_age: String,
+    /// Skip the event loop liveness check.
+    #[arg(long, overrides_with = "no_skip_event_loop_liveness")]
+    pub skip_event_loop_liveness: bool,
+    /// Run the event loop liveness check (the default).
+    #[arg(long, overrides_with = "skip_event_loop_liveness")]
+    pub no_skip_event_loop_liveness: bool,
+    /// The broker URL (Celery's CELERY_BROKER setting), for the ping round trip.
+    #[arg(long, value_name = "URL", default_value = "redis://localhost:6379/0")]
+    pub broker: String,
+    /// The worker's node name. Default: env CELERY_WORKER_NAME, else celery@<hostname>.
+    #[arg(long, value_name = "NAME")]
+    pub worker_name: Option<String>,
+    /// How long to wait for the worker's answer to the ping, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "3",
+        allow_hyphen_values = true
+    )]
+    pub ping_timeout: String,
+    /// Skip the ping round trip.
+    #[arg(long, overrides_with = "no_skip_ping")]
+    pub skip_ping: bool,
+    /// Run the ping round trip (the default).
+    #[arg(long, overrides_with = "skip_ping")]
+    pub no_skip_ping: bool,
+    /// The readiness file, present while the worker takes tasks.
+    #[arg(long, value_name = "FILE", default_value = "/tmp/celery_worker_ready")]
+    pub readiness_file: PathBuf,
+    /// Skip the readiness check (the default).
+    #[arg(long, overrides_with = "no_skip_readiness")]
+    pub skip_readiness: bool,
+    /// Run the readiness check.
+    #[arg(long, overrides_with = "skip_readiness")]
+    pub no_skip_readiness: bool,
+}
+
+/// `probe beat-check`: the flags of maykin-common's `beat-health-check`.
+#[derive(Debug, Args)]
+pub struct BeatCheckArgs {
+    /// The scheduler's liveness file, touched each time it schedules a task.
+    #[arg(long, value_name = "FILE", default_value = "/tmp/celery_beat_live")]
+    pub file: PathBuf,
+    /// How long ago the file may have been modified, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "3600",
+        allow_hyphen_values = true
+    )]
+    pub max_age: String,
 }

@@ -3,11 +3,14 @@
 //! `main.rs` only parses the command line and calls [`app::main`].
 
 pub mod app;
+pub mod beat_cmd;
 pub mod check_cmd;
 pub mod cli;
 pub mod config;
 pub mod env;
+pub mod exec;
 pub mod kafka_streams;
 pub mod kpow;
 pub mod logging;
 pub mod serve;
+pub mod worker_cmd;

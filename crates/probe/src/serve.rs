@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use probe_core::time::human;
 use probe_core::Health;
-use probe_http::{BindError, Dialect, Kpow, Kubernetes, ProbeService, Server, ServerConfig};
+use probe_http::{
+    BindError, Dialect, Kpow, Kubernetes, OpenKlant, ProbeService, Server, ServerConfig,
+};
 
 use crate::cli::ServeArgs;
 use crate::config::{parse_listen, Config, ConfigError, ServerSettings};
@@ -54,6 +56,11 @@ pub fn dialect(
         "kpow" => Ok(Box::new(
             Kpow::new(health.clone()).details(settings.details),
         )),
+        "open-klant" => Ok(Box::new(
+            OpenKlant::new(health.clone())
+                .details(settings.details)
+                .trust_forwarded(settings.trust_forwarded),
+        )),
         other => Err(ConfigError::key(
             "server.dialects",
             format!("unknown dialect `{other}`"),
@@ -67,6 +74,12 @@ pub fn service(config: &Config) -> Result<(Health, ProbeService), ConfigError> {
     let mut b = ProbeService::builder().path_prefix(&config.server.path_prefix);
     for name in &config.server.dialects {
         b = b.boxed_dialect(dialect(name, &health, &config.server)?);
+    }
+    if let Some(clients) = &config.server.allow_clients {
+        b = b.allow_clients(clients.clone());
+    }
+    if let Some(hosts) = &config.server.allowed_hosts {
+        b = b.allowed_hosts(hosts.clone());
     }
     Ok((health, b.build()))
 }

@@ -1,66 +1,190 @@
-//! `probe check URL`: exit 0 below 400, 1 otherwise, one line saying UP or DOWN and why.
+//! `probe check` as a container runs it: the built binary against real servers in each
+//! outcome, in maykin-common `health-check`'s output format.
 
 mod support;
 
+use std::time::Duration;
+
 use probe_testkit::upstream::Upstream;
-use support::{closed_port, probe};
+use support::{free_port, probe, touch, Serve, TempDir};
 
-async fn check(args: &[&str]) -> (i32, String, String) {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_probe"));
-    cmd.arg("check").args(args);
-    let out = tokio::time::timeout(std::time::Duration::from_secs(20), cmd.output())
-        .await
-        .expect("exits")
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// Docker keeps this much of a health check's output.
+const DOCKER_OUTPUT: usize = 4096;
+
+#[tokio::test]
+async fn up_is_exit_0_with_one_line_on_stdout() {
+    let up = Upstream::counting().await;
+    let endpoint = format!("127.0.0.1:{}/x", up.addr().port());
+    let r = probe(&["check", "--endpoint", &endpoint, "--timeout", "3"], &[]).await;
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.stdout, "UP, response status code: 200\n");
+    assert_eq!(r.stderr, "");
+    assert_eq!(up.hits(), 1);
+    // The positional form is the same check.
+    let r = probe(&["check", &up.url("/")], &[]).await;
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "UP, response status code: 200\n")
+    );
 }
 
 #[tokio::test]
-async fn up_down_refused_and_hung() {
-    let ok = Upstream::counting().await;
+async fn a_5xx_is_exit_1_with_the_status_on_stderr() {
     let bad = Upstream::status(503).await;
-    let hung = Upstream::hanging().await;
+    let r = probe(&["check", "--endpoint", &bad.url("/")], &[]).await;
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(r.stderr, "DOWN, response status code: 503\n");
+    assert_eq!(r.stdout, "");
+    // 4xx is down too; 3xx without a location is up, as requests' `ok` has it.
+    bad.set_status(404);
+    let r = probe(&["check", &bad.url("/")], &[]).await;
     assert_eq!(
-        check(&[&ok.url("/")]).await,
-        (0, "UP, response status code: 200\n".into(), String::new())
+        (r.code, r.stderr.as_str()),
+        (Some(1), "DOWN, response status code: 404\n")
     );
+    bad.set_status(304);
+    let r = probe(&["check", &bad.url("/")], &[]).await;
     assert_eq!(
-        check(&[&bad.url("/")]).await,
-        (1, String::new(), "DOWN, response status code: 503\n".into())
+        (r.code, r.stdout.as_str()),
+        (Some(0), "UP, response status code: 304\n")
     );
-    let closed = format!("http://127.0.0.1:{}/", closed_port());
-    let (code, _, err) = check(&[&closed]).await;
-    assert_eq!(code, 1);
-    assert_eq!(
-        err,
-        format!(
-            "DOWN (cannot connect to {}: connection refused)\n",
-            &closed[7..closed.len() - 1]
-        )
-    );
-    let (code, _, err) = check(&[&hung.url("/"), "--timeout", "0.5"]).await;
-    assert_eq!((code, err.as_str()), (1, "DOWN (timed out after 500ms)\n"));
 }
 
 #[tokio::test]
-async fn a_partial_endpoint_is_completed() {
-    let ok = Upstream::counting().await;
-    let (code, out, _) = check(&["--endpoint", &format!("{}/x", ok.addr())]).await;
-    assert_eq!((code, out.as_str()), (0, "UP, response status code: 200\n"));
-    assert_eq!(ok.hits(), 1);
+async fn a_refused_connection_is_down_with_the_reason() {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let r = probe(&["check", "--endpoint", &url, "--timeout", "1"], &[]).await;
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stderr.starts_with("DOWN ("), "{}", r.stderr);
+    assert!(r.stderr.contains("refused"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1);
 }
 
-#[test]
-fn a_bad_timeout_is_a_usage_error() {
-    for bad in ["-1", "0", "soon", "NaN"] {
-        let mut cmd = probe();
-        cmd.args(["check", "http://127.0.0.1:1/", "--timeout", bad]);
-        let out = support::run(cmd);
-        assert_eq!(out.status.code(), Some(64), "--timeout {bad}");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("--timeout"));
-    }
+#[tokio::test]
+async fn a_hanging_server_is_down_after_the_timeout() {
+    let hang = Upstream::hanging().await;
+    let r = probe(&["check", &hang.url("/"), "--timeout", "1"], &[]).await;
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(r.stderr, "DOWN (timed out after 1s)\n");
+    assert!(r.took < Duration::from_secs(5), "took {:?}", r.took);
+    assert!(r.took >= Duration::from_millis(900), "took {:?}", r.took);
+}
+
+#[tokio::test]
+async fn redirects_are_followed_to_the_open_klant_endpoint() {
+    let serve =
+        Serve::start("[server]\nlisten = \"127.0.0.1:{port}\"\ndialects = [\"open-klant\"]\n")
+            .await;
+    let url = format!("http://{}/_healthz/livez", serve.addr);
+    let r = probe(&["check", "--endpoint", &url], &[]).await;
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.stdout, "UP, response status code: 200\n");
+    // A missing path means /_healthz/livez/.
+    let r = probe(&["check", &format!("{}", serve.addr)], &[]).await;
+    assert_eq!(r.code, Some(0), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_client_outside_allow_clients_is_refused_by_probe_serve() {
+    let serve = Serve::start(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\ndialects = [\"open-klant\"]\nallow_clients = [\"10.0.0.0/8\"]\n",
+    )
+    .await;
+    let url = format!("http://{}/_healthz/livez/", serve.addr);
+    let r = probe(&["check", &url], &[]).await;
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (Some(1), "DOWN, response status code: 403\n")
+    );
+}
+
+#[tokio::test]
+async fn files_are_up_when_present_and_fresh_enough() {
+    let dir = TempDir::new("check");
+    let live = dir.join("live");
+    let file = format!("file://{}", live.display());
+    let r = probe(&["check", &file], &[]).await;
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        format!("DOWN ({} does not exist)\n", live.display())
+    );
+    touch(&live, Duration::from_secs(5));
+    let r = probe(&["check", &file], &[]).await;
+    assert_eq!(
+        (r.code, r.stdout.clone()),
+        (Some(0), format!("UP, {} exists\n", live.display()))
+    );
+    let r = probe(&["check", &file, "--max-age", "60"], &[]).await;
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r
+        .stdout
+        .starts_with(&format!("UP, {} was modified ", live.display())));
+    touch(&live, Duration::from_secs(300));
+    let r = probe(&["check", "--endpoint", &file, "--max-age", "60"], &[]).await;
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let prefix = format!("DOWN ({} was last modified 30", live.display());
+    assert!(r.stderr.starts_with(&prefix), "{}", r.stderr);
+    assert!(
+        r.stderr.ends_with("s ago, more than the allowed 1m)\n"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[tokio::test]
+async fn tcp_targets_connect() {
+    let up = Upstream::counting().await;
+    let r = probe(&["check", &format!("tcp://{}", up.addr())], &[]).await;
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.starts_with("UP, "), "{}", r.stdout);
+    let r = probe(&["check", &format!("tcp://127.0.0.1:{}", free_port())], &[]).await;
+    assert_eq!(r.code, Some(1), "{r:?}");
+}
+
+#[tokio::test]
+async fn output_stays_within_what_docker_keeps() {
+    let long = format!("file:///tmp/{}", "x".repeat(8000));
+    let r = probe(&["check", &long], &[]).await;
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stderr.len() < DOCKER_OUTPUT, "{} bytes", r.stderr.len());
+    assert!(r.stderr.starts_with("DOWN (") && r.stderr.ends_with("...\n"));
+}
+
+#[tokio::test]
+async fn bad_flag_values_exit_64_naming_the_flag_and_usage_errors_2() {
+    let r = probe(&["check", "http://h/", "--timeout", "-1"], &[]).await;
+    assert_eq!(r.code, Some(64), "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1);
+    assert!(
+        r.stderr
+            .contains("--timeout: -1 is not a positive number of seconds"),
+        "{}",
+        r.stderr
+    );
+    let r = probe(&["check", "http://h/", "--max-age", "5"], &[]).await;
+    assert_eq!(r.code, Some(64), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("--max-age: only applies to file:// targets"),
+        "{}",
+        r.stderr
+    );
+    let r = probe(&["check", "--timeout", "soon"], &[]).await;
+    assert_eq!(r.code, Some(64), "a bad value is 64 like any other: {r:?}");
+    assert!(
+        r.stderr
+            .contains("--timeout: \"soon\" is not a number of seconds"),
+        "{}",
+        r.stderr
+    );
+    let r = probe(&["check", "--timeout"], &[]).await;
+    assert_eq!(
+        r.code,
+        Some(2),
+        "a flag without its value is a usage error: {r:?}"
+    );
+    let r = probe(&["check", "--no-such-flag"], &[]).await;
+    assert_eq!(r.code, Some(2), "{r:?}");
 }

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{closed_port, get, probe, run, write_config, Running};
+use support::{command as probe, free_port as closed_port, get, run, write_config, Running};
 
 #[test]
 fn with_no_configuration_all_three_probes_pass_and_one_line_says_where() {

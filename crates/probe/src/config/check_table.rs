@@ -1,6 +1,7 @@
 //! One `[[check]]` table: its name, type, probes and policy, and the checks its type builds.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use probe_core::{Health, Policy, Probe, Schedule, Scope};
 
@@ -36,10 +37,28 @@ pub(super) fn parse(table: toml::Table, index: usize) -> Result<CheckTable, Conf
         ),
         None => None,
     };
+    // The check's own keys first: a `file-age` check's `max_age` is the file's, not the
+    // policy's staleness limit.
+    let built = checks::build(&kind, &mut f)?;
     let d = Policy::default();
     let cache = f.duration("cache")?.unwrap_or(d.cache_pass);
+    let timeout = match (f.duration("timeout")?, built.own_time) {
+        (Some(t), Some(own)) if t <= own => {
+            return Err(f.error(
+                "timeout",
+                format!(
+                    "{} must be longer than the check's own time limit ({}), or the engine cuts it off before it can report",
+                    probe_core::time::human(t),
+                    probe_core::time::human(own)
+                ),
+            ))
+        }
+        (Some(t), _) => t,
+        (None, Some(own)) => own + Duration::from_secs(1),
+        (None, None) => d.timeout,
+    };
     let policy = Policy {
-        timeout: f.duration("timeout")?.unwrap_or(d.timeout),
+        timeout,
         cache_pass: cache,
         cache_fail: f.duration("cache_fail")?.unwrap_or(cache),
         failure_threshold: positive(&mut f, "failure_threshold")?.unwrap_or(d.failure_threshold),
@@ -56,7 +75,6 @@ pub(super) fn parse(table: toml::Table, index: usize) -> Result<CheckTable, Conf
         return Err(f.error("timeout", "must be greater than zero"));
     }
     let liveness_dependency = f.bool("liveness_dependency")?.unwrap_or(false);
-    let built = checks::build(&kind, &mut f)?;
     f.finish()?;
     let mut specs = Vec::with_capacity(built.parts.len());
     for part in built.parts {
@@ -193,7 +211,7 @@ mod tests {
             ),
             (
                 "[server]\ndialects = [\"kpow\", \"connect-ish\"]",
-                "server.dialects: unknown dialect `connect-ish` (available: kubernetes, kpow)",
+                "server.dialects: unknown dialect `connect-ish` (available: kubernetes, kpow",
             ),
         ];
         for (toml, expected) in cases {

@@ -6,14 +6,27 @@
 //! beside the engine (a cluster driver): a [`Background`], started once the engine is built.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use probe_core::checks::{HttpCheck, TcpCheck};
+use probe_core::celery::DEFAULT_TIMEOUT;
+use probe_core::checks::{CeleryPingCheck, FileAgeCheck, FileExistsCheck, HttpCheck, TcpCheck};
 use probe_core::{Check, Probe};
 
 use super::{kafka, ConfigError, Fields};
 
 /// The check types a configuration may name.
-pub const TYPES: &[&str] = &["tcp", "http", "kafka", "kafka-streams"];
+pub const TYPES: &[&str] = &[
+    "tcp",
+    "http",
+    "file-age",
+    "file-exists",
+    "celery-ping",
+    "kafka",
+    "kafka-streams",
+];
+
+/// The broker `celery-ping` uses when none is given (Celery's own default).
+pub const DEFAULT_BROKER: &str = "redis://localhost:6379/0";
 
 /// One check a table registers.
 pub struct Part {
@@ -39,6 +52,10 @@ pub struct Built {
     pub parts: Vec<Part>,
     /// Work to start once the engine is built.
     pub background: Option<Arc<dyn Background>>,
+    /// How long one run needs at least, when the check bounds its own time (`celery-ping`'s
+    /// `ping_timeout`): the policy `timeout` must be longer, or the engine cuts the run off
+    /// before it can report. The default timeout is then this plus one second.
+    pub own_time: Option<Duration>,
 }
 
 impl Built {
@@ -51,7 +68,14 @@ impl Built {
                 probes: None,
             }],
             background: None,
+            own_time: None,
         }
+    }
+
+    /// The same, with the check's own time limit.
+    pub fn own_time(mut self, own: Duration) -> Self {
+        self.own_time = Some(own);
+        self
     }
 }
 
@@ -68,6 +92,17 @@ pub fn build(kind: &str, f: &mut Fields) -> Result<Built, ConfigError> {
         }
         "kafka" => kafka::kafka(f),
         "kafka-streams" => kafka::kafka_streams(f),
+        "file-age" => {
+            let path = f.required_string("path")?;
+            let max_age = f
+                .duration("max_age")?
+                .ok_or_else(|| f.error("max_age", "missing (required)"))?;
+            Ok(Built::one(Arc::new(FileAgeCheck::new(path, max_age))))
+        }
+        "file-exists" => Ok(Built::one(Arc::new(FileExistsCheck::new(
+            f.required_string("path")?,
+        )))),
+        "celery-ping" => celery_ping(f).map(|(check, own)| Built::one(check).own_time(own)),
         other => Err(f.error(
             "type",
             format!(
@@ -75,5 +110,100 @@ pub fn build(kind: &str, f: &mut Fields) -> Result<Built, ConfigError> {
                 TYPES.join(", ")
             ),
         )),
+    }
+}
+
+/// `celery-ping`: `broker` (default [`DEFAULT_BROKER`]), `worker` (required),
+/// `ping_timeout` (default 3 s).
+fn celery_ping(f: &mut Fields) -> Result<(Arc<dyn Check>, Duration), ConfigError> {
+    let broker = f
+        .string("broker")?
+        .unwrap_or_else(|| DEFAULT_BROKER.to_owned());
+    let worker = f.required_string("worker")?;
+    if worker.trim().is_empty() {
+        return Err(f.error(
+            "worker",
+            "empty (write the worker's node name, e.g. \"celery@worker-0\")",
+        ));
+    }
+    let ping_timeout = f.duration("ping_timeout")?.unwrap_or(DEFAULT_TIMEOUT);
+    if ping_timeout.is_zero() {
+        return Err(f.error("ping_timeout", "must be greater than zero"));
+    }
+    let check = CeleryPingCheck::new(&broker, worker)
+        .map_err(|e| f.error("broker", e.to_string()))?
+        .timeout(ping_timeout);
+    Ok((Arc::new(check), ping_timeout))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use probe_core::{Probe, Scope};
+
+    use crate::config::Config;
+
+    fn one(keys: &str) -> Result<crate::config::CheckSpec, String> {
+        Config::parse(&format!("[[check]]\nname = \"c\"\n{keys}\n"))
+            .map(|mut c| c.checks.remove(0))
+            .map_err(|e| e.to_string())
+    }
+
+    fn refused(keys: &str) -> String {
+        match one(keys) {
+            Ok(_) => panic!("accepted: {keys}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn file_checks_take_a_path_and_file_age_its_max_age() {
+        let c = one("type = \"file-age\"\npath = \"/tmp/w.live\"\nmax_age = \"70s\"\nprobes = [\"liveness\"]")
+            .unwrap();
+        assert_eq!(c.check.scope(), Scope::Local);
+        assert_eq!(c.probes, [Probe::Liveness]);
+        // max_age is the file's, not the policy's staleness limit.
+        assert_eq!(c.policy.max_age, None);
+        let e = refused("type = \"file-age\"\npath = \"/tmp/w.live\"");
+        assert_eq!(e, "check[0] \"c\".max_age: missing (required)");
+        let e = refused("type = \"file-exists\"");
+        assert_eq!(e, "check[0] \"c\".path: missing (required)");
+        let c = one("type = \"file-exists\"\npath = \"/tmp/ready\"\nmax_age = \"5s\"").unwrap();
+        assert_eq!(c.policy.max_age, Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn celery_ping_gets_a_policy_timeout_longer_than_its_ping() {
+        let c = one("type = \"celery-ping\"\nworker = \"celery@w\"").unwrap();
+        assert_eq!(c.check.scope(), Scope::Dependency);
+        assert_eq!(c.policy.timeout, Duration::from_secs(4));
+        let c = one("type = \"celery-ping\"\nworker = \"celery@w\"\nping_timeout = \"1s\"\ntimeout = \"1500ms\"")
+            .unwrap();
+        assert_eq!(c.policy.timeout, Duration::from_millis(1500));
+        let e = refused("type = \"celery-ping\"\nworker = \"celery@w\"\ntimeout = \"2s\"");
+        assert!(
+            e.starts_with(
+                "check[0] \"c\".timeout: 2s must be longer than the check's own time limit (3s)"
+            ),
+            "{e}"
+        );
+        let e = refused("type = \"celery-ping\"");
+        assert_eq!(e, "check[0] \"c\".worker: missing (required)");
+        let e = refused("type = \"celery-ping\"\nworker = \"w\"\nbroker = \"amqp://:pw@h/\"");
+        assert!(
+            e.starts_with("check[0] \"c\".broker: unsupported broker URL scheme `amqp`"),
+            "{e}"
+        );
+        let e = refused(
+            "type = \"celery-ping\"\nworker = \"w\"\nbroker = \"redis://:secret@h:port/0\"",
+        );
+        assert!(!e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn unknown_types_list_the_available_ones() {
+        let e = refused("type = \"nope\"");
+        assert!(e.contains("file-age, file-exists, celery-ping"), "{e}");
     }
 }

@@ -159,6 +159,7 @@ pub(crate) fn streams_parts(sidecar: Arc<StreamsSidecar>) -> Built {
     Built {
         parts,
         background: Some(sidecar),
+        own_time: None,
     }
 }
 

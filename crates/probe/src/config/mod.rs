@@ -3,6 +3,7 @@
 //! Every key is checked: an unknown key, a bad value or an impossible combination is a
 //! [`ConfigError`] naming the file, the key and the problem, and the process exits 64.
 
+mod access;
 mod check_table;
 pub mod checks;
 pub mod duration;
@@ -16,14 +17,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use probe_core::{Check, Health, Policy, Probe};
-use probe_http::Details;
+use probe_http::{AllowedHosts, ClientAllowList, Details};
 
 use self::checks::Background;
 
 pub use self::fields::Fields;
 
 /// The dialects `probe serve` can serve.
-pub const DIALECTS: &[&str] = &["kubernetes", "kpow"];
+pub const DIALECTS: &[&str] = &["kubernetes", "kpow", "open-klant"];
 
 /// A configuration problem: where it is and what is wrong. Exit status 64.
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +89,10 @@ pub struct ServerSettings {
     pub drain: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// The networks clients may come from (`None`: every client).
+    pub allow_clients: Option<ClientAllowList>,
+    /// The host names requests may be addressed to (`None`: any host).
+    pub allowed_hosts: Option<AllowedHosts>,
 }
 
 impl Default for ServerSettings {
@@ -100,6 +105,8 @@ impl Default for ServerSettings {
             details: Details::Local,
             drain: Duration::from_secs(5),
             max_connections: 1024,
+            allow_clients: None,
+            allowed_hosts: None,
         }
     }
 }
@@ -257,6 +264,7 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
     if max_connections == 0 {
         return Err(f.error("max_connections", "must be at least 1"));
     }
+    let (allow_clients, allowed_hosts) = access::parse(&mut f)?;
     f.finish()?;
     Ok(ServerSettings {
         listen,
@@ -266,6 +274,8 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
         details,
         drain,
         max_connections,
+        allow_clients,
+        allowed_hosts,
     })
 }
 
