@@ -121,9 +121,15 @@ fn verbose_text(report: &Report, select: &Select, show: bool) -> String {
             _ => WITHHELD.to_owned(),
         };
         match c.status {
-            Status::Pass => {
-                let _ = writeln!(out, "[+]{} ok", c.name);
-            }
+            // What a passing check saw is shown only to clients that may see details.
+            Status::Pass => match (&c.message, show) {
+                (Some(m), true) => {
+                    let _ = writeln!(out, "[+]{} ok: {}", c.name, one_line(m));
+                }
+                _ => {
+                    let _ = writeln!(out, "[+]{} ok", c.name);
+                }
+            },
             Status::Warn => {
                 let _ = writeln!(out, "[+]{} ok (warn: {})", c.name, reason(&c.message));
             }

@@ -17,6 +17,9 @@ fn health() -> Health {
         Outcome::fail("connection refused by 10.0.0.5:5432")
     });
     let passing = from_fn(Scope::Local, || async { Outcome::pass() });
+    let seen = from_fn(Scope::Local, || async {
+        Outcome::pass().with_message("1 job queued")
+    });
     let degraded = from_fn(Scope::Local, || async { Outcome::fail("replica lag 12s") });
     Health::builder()
         .check("db", failing, [Probe::Readiness], Policy::default())
@@ -34,6 +37,8 @@ fn health() -> Health {
             [Probe::Readiness],
             Policy::default().non_critical(),
         )
+        .unwrap()
+        .check("queue", seen, [Probe::Startup], Policy::default())
         .unwrap()
         .build()
         .unwrap()
@@ -104,6 +109,29 @@ async fn verbose_lists_every_check_then_the_verdict() {
     assert_eq!(
         r.body,
         "[-]db failed: connection refused by 10.0.0.5:5432\n[+]loop ok\n[+]replica ok (warn: replica lag 12s)\nreadyz check failed\n"
+    );
+}
+
+#[tokio::test]
+async fn what_a_passing_check_saw_is_shown_to_local_clients_only() {
+    let svc = service(Details::Local);
+    let local = ask(&svc, Method::GET, "/startupz?verbose", &[], LOCAL).await;
+    assert_eq!(
+        local.body,
+        "[+]loop ok\n[+]queue ok: 1 job queued\nstartupz check passed\n"
+    );
+    // A fresh service: once the startup latch has closed, startup runs no checks.
+    let remote = ask(
+        &service(Details::Local),
+        Method::GET,
+        "/startupz?verbose",
+        &[],
+        REMOTE,
+    )
+    .await;
+    assert_eq!(
+        remote.body,
+        "[+]loop ok\n[+]queue ok\nstartupz check passed\n"
     );
 }
 

@@ -12,7 +12,7 @@ use probe_core::celery::DEFAULT_TIMEOUT;
 use probe_core::checks::{CeleryPingCheck, FileAgeCheck, FileExistsCheck, HttpCheck, TcpCheck};
 use probe_core::{Check, Probe};
 
-use super::{kafka, ConfigError, Fields};
+use super::{databases, kafka, ConfigError, Fields};
 
 /// The check types a configuration may name.
 pub const TYPES: &[&str] = &[
@@ -103,13 +103,16 @@ pub fn build(kind: &str, f: &mut Fields) -> Result<Built, ConfigError> {
             f.required_string("path")?,
         )))),
         "celery-ping" => celery_ping(f).map(|(check, own)| Built::one(check).own_time(own)),
-        other => Err(f.error(
-            "type",
-            format!(
-                "unknown check type `{other}` (available: {})",
-                TYPES.join(", ")
-            ),
-        )),
+        other => databases::build(other, f).unwrap_or_else(|| {
+            let available: Vec<&str> = TYPES.iter().chain(databases::TYPES).copied().collect();
+            Err(f.error(
+                "type",
+                format!(
+                    "unknown check type `{other}` (available: {})",
+                    available.join(", ")
+                ),
+            ))
+        }),
     }
 }
 

@@ -6,6 +6,7 @@
 mod access;
 mod check_table;
 pub mod checks;
+mod databases;
 pub mod duration;
 mod fields;
 pub mod kafka;

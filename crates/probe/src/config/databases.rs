@@ -1,0 +1,147 @@
+//! The cache, database and broker check types: `redis`, `postgres`, `postgres-query`,
+//! `postgres-migrations`, `mysql`, `amqp`, `memcached`. Each takes a `url`.
+
+use std::sync::Arc;
+
+use probe_core::checks::{
+    AmqpCheck, MemcachedCheck, MysqlPing, PgIsReady, PgMigrations, PgQuery, RedisCheck,
+};
+use probe_core::evaluators::migrations::MigrationTable;
+
+use super::checks::Built;
+use super::{ConfigError, Fields};
+
+/// The types this module builds.
+pub(super) const TYPES: &[&str] = &[
+    "redis",
+    "postgres",
+    "postgres-query",
+    "postgres-migrations",
+    "mysql",
+    "amqp",
+    "memcached",
+];
+
+/// Builds the check of type `kind`, or `None` when `kind` is not one of [`TYPES`].
+pub(super) fn build(kind: &str, f: &mut Fields) -> Option<Result<Built, ConfigError>> {
+    let built = match kind {
+        "redis" => redis(f),
+        "postgres" => postgres(f),
+        "postgres-query" => postgres_query(f),
+        "postgres-migrations" => postgres_migrations(f),
+        "mysql" => url(f).and_then(|u| {
+            MysqlPing::new(&u)
+                .map_err(|e| f.error("url", e.to_string()))
+                .map(one)
+        }),
+        "amqp" => url(f).and_then(|u| {
+            AmqpCheck::new(&u)
+                .map_err(|e| f.error("url", e.to_string()))
+                .map(one)
+        }),
+        "memcached" => url(f).and_then(|u| {
+            MemcachedCheck::new(&u)
+                .map_err(|e| f.error("url", e.to_string()))
+                .map(one)
+        }),
+        _ => return None,
+    };
+    Some(built)
+}
+
+fn one<C: probe_core::Check>(check: C) -> Built {
+    Built::one(Arc::new(check))
+}
+
+fn url(f: &mut Fields) -> Result<String, ConfigError> {
+    f.required_string("url")
+}
+
+fn redis(f: &mut Fields) -> Result<Built, ConfigError> {
+    let mut check = RedisCheck::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
+    if let Some(bytes) = f.u32("max_reply")? {
+        check = check.max_reply(bytes as usize);
+    }
+    Ok(one(check))
+}
+
+fn postgres(f: &mut Fields) -> Result<Built, ConfigError> {
+    let mut check = PgIsReady::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
+    if let Some(t) = f.duration("connect_timeout")? {
+        check = check.connect_timeout(t);
+    }
+    Ok(one(check))
+}
+
+fn postgres_query(f: &mut Fields) -> Result<Built, ConfigError> {
+    let mut check = PgQuery::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
+    if let Some(sql) = f.string("query")? {
+        check = check.query(sql);
+    }
+    Ok(one(check))
+}
+
+fn postgres_migrations(f: &mut Fields) -> Result<Built, ConfigError> {
+    let url = url(f)?;
+    let preset = f.required_string("preset")?;
+    let expected = f.required_string("expected")?;
+    let (app, table, column) = (f.string("app")?, f.string("table")?, f.string("column")?);
+    let migrations =
+        MigrationTable::from_keys(&preset, app.as_deref(), table.as_deref(), column.as_deref())
+            .map_err(|e| f.error("preset", e.to_string()))?;
+    let check = PgMigrations::new(&url, migrations, &expected)
+        .map_err(|e| f.error("url", e.to_string()))?;
+    Ok(one(check))
+}
+
+#[cfg(test)]
+mod tests {
+    use probe_core::Scope;
+
+    use crate::config::Config;
+
+    fn parse(keys: &str) -> Result<Config, String> {
+        Config::parse(&format!("[[check]]\nname = \"c\"\n{keys}\n")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_type_builds_a_dependency_check_from_its_url() {
+        for (kind, url) in [
+            ("redis", "redis://:pw@127.0.0.1:6379/2"),
+            ("postgres", "postgres://127.0.0.1:5432/postgres"),
+            ("postgres-query", "postgres://app:pw@127.0.0.1/app"),
+            ("mysql", "mysql://127.0.0.1:3306"),
+            ("amqp", "amqp://guest:guest@127.0.0.1:5672/"),
+            ("memcached", "memcached://127.0.0.1:11211"),
+        ] {
+            let c = parse(&format!("type = \"{kind}\"\nurl = \"{url}\""))
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(c.checks[0].check.scope(), Scope::Dependency, "{kind}");
+        }
+        let c = parse("type = \"postgres-migrations\"\nurl = \"postgres://127.0.0.1/app\"\npreset = \"sqlx\"\nexpected = \"20240101\"");
+        assert!(c.is_ok(), "{:?}", c.err());
+    }
+
+    #[test]
+    fn mistakes_name_the_key_and_never_the_password() {
+        let e = parse("type = \"redis\"").err().unwrap();
+        assert_eq!(e, "check[0] \"c\".url: missing (required)");
+        let e = parse("type = \"redis\"\nurl = \"http://:s3cret@h/\"")
+            .err()
+            .unwrap();
+        assert!(
+            e.starts_with("check[0] \"c\".url: ") && !e.contains("s3cret"),
+            "{e}"
+        );
+        let e = parse("type = \"postgres-migrations\"\nurl = \"postgres://h/db\"\npreset = \"django\"\nexpected = \"0042\"")
+            .err().unwrap();
+        assert!(e.starts_with("check[0] \"c\".preset: "), "{e}");
+        let e = parse("type = \"postgres-migrations\"\nurl = \"postgres://h/db\"\npreset = \"flyway\"\nexpected = \"1\"")
+            .err().unwrap();
+        assert!(e.contains("flyway"), "{e}");
+        let e = parse("type = \"mysql\"\nurl = \"mysql://h:3306\"\nquery = \"SELECT 1\"")
+            .err()
+            .unwrap();
+        assert!(e.contains("query: unknown key"), "{e}");
+    }
+}
