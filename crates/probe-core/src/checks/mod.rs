@@ -15,4 +15,3 @@ pub use self::http::HttpCheck;
 pub use self::kafka::KafkaCheck;
 pub use self::kafka_connect::{ConnectConfigError, ConnectError, KafkaConnectCheck};
 pub use self::tcp::TcpCheck;
-
