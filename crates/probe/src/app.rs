@@ -3,10 +3,10 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, LogFormat};
+use crate::cli::{Cli, Command, LogArgs, LogFormat};
 use crate::config::ConfigError;
 use crate::env::Env;
-use crate::{check_cmd, logging, serve};
+use crate::{check_cmd, connect_cmd, logging, serve};
 
 /// Exit status for a bad configuration or flag value (sysexits EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
@@ -39,33 +39,10 @@ impl From<ConfigError> for Failure {
 }
 
 fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
-    let level = match cli
-        .log
-        .log_level
-        .clone()
-        .or_else(|| env.var("PROBE_LOG_LEVEL").filter(|s| !s.is_empty()))
-    {
-        Some(l) => Some(logging::level(&l)?),
-        None => None,
-    };
-    let format = match (cli.log.log_format, env.var("PROBE_LOG_FORMAT")) {
-        (Some(f), _) => f,
-        (None, Some(f)) => match f.to_ascii_lowercase().as_str() {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            _ => {
-                return Err(ConfigError::key(
-                    "PROBE_LOG_FORMAT",
-                    format!("unknown format {f:?} (text or json)"),
-                )
-                .into())
-            }
-        },
-        (None, None) => LogFormat::Text,
-    };
-    logging::init(level, env.var("RUST_LOG"), format);
+    let format = log_format(&cli, env)?;
     match cli.command {
         Command::Serve(args) => {
+            init_logging(&cli.log, format, env)?;
             let config = serve::config(&args, env)?;
             runtime()?.block_on(async {
                 let (health, service) = serve::service(&config)?;
@@ -84,6 +61,7 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
             })
         }
         Command::Check(args) => {
+            init_logging(&cli.log, format, env)?;
             let (url, timeout) = check_cmd::target(&args)?;
             let verdict = runtime()?.block_on(check_cmd::run(&url, timeout));
             Ok(match verdict {
@@ -97,7 +75,52 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
                 }
             })
         }
+        Command::Connect(args) => {
+            // The peer's options, its variable for the level, and its default (INFO).
+            let options =
+                connect_cmd::ConnectOptions::read(&args, cli.log.log_level.as_deref(), env)?;
+            logging::init(Some(options.log_level), None, format);
+            runtime()?.block_on(async {
+                connect_cmd::run(options).await.map_err(|e| match e {
+                    connect_cmd::RunError::Config(e) => Failure::Config(e),
+                    e => Failure::Runtime(e.to_string()),
+                })?;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
     }
+}
+
+/// The level from `--log-level` or `PROBE_LOG_LEVEL`, else `RUST_LOG`, else info.
+fn init_logging(log: &LogArgs, format: LogFormat, env: &dyn Env) -> Result<(), Failure> {
+    let level = match log
+        .log_level
+        .clone()
+        .or_else(|| env.var("PROBE_LOG_LEVEL").filter(|s| !s.is_empty()))
+    {
+        Some(l) => Some(logging::level(&l)?),
+        None => None,
+    };
+    logging::init(level, env.var("RUST_LOG"), format);
+    Ok(())
+}
+
+fn log_format(cli: &Cli, env: &dyn Env) -> Result<LogFormat, Failure> {
+    Ok(match (cli.log.log_format, env.var("PROBE_LOG_FORMAT")) {
+        (Some(f), _) => f,
+        (None, Some(f)) => match f.to_ascii_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => {
+                return Err(ConfigError::key(
+                    "PROBE_LOG_FORMAT",
+                    format!("unknown format {f:?} (text or json)"),
+                )
+                .into())
+            }
+        },
+        (None, None) => LogFormat::Text,
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

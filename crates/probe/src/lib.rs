@@ -6,6 +6,7 @@ pub mod app;
 pub mod check_cmd;
 pub mod cli;
 pub mod config;
+pub mod connect_cmd;
 pub mod env;
 pub mod logging;
 pub mod serve;
