@@ -13,13 +13,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use probe_core::checks::KafkaConnectCheck;
 use probe_core::{Check, Health, Policy, Probe, Schedule, Scope};
 use probe_http::Details;
 
 pub use self::fields::Fields;
 
 /// The dialects `probe serve` can serve.
-pub const DIALECTS: &[&str] = &["kubernetes"];
+pub const DIALECTS: &[&str] = &["kubernetes", "connect"];
 
 /// A configuration problem: where it is and what is wrong. Exit status 64.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +113,8 @@ pub struct CheckSpec {
     pub policy: Policy,
     /// The explicit opt-in for a dependency in liveness.
     pub liveness_dependency: bool,
+    /// For a `kafka-connect` check, the check itself, for the `connect` dialect.
+    pub connect: Option<KafkaConnectCheck>,
 }
 
 /// A whole configuration.
@@ -160,7 +163,21 @@ impl Config {
         top.finish().map_err(|e| {
             ConfigError::key(e.key.unwrap_or_default().trim_start_matches('.'), e.problem)
         })?;
-        Ok(Config { server, checks })
+        let config = Config { server, checks };
+        if config.server.dialects.iter().any(|d| d == "connect") && config.connect().is_none() {
+            return Err(ConfigError::key(
+                "server.dialects",
+                "the connect dialect serves a Kafka Connect check: add a [[check]] with type = \"kafka-connect\"",
+            ));
+        }
+        Ok(config)
+    }
+
+    /// The check the `connect` dialect serves: the first `kafka-connect` check, with its name.
+    pub fn connect(&self) -> Option<(&str, &KafkaConnectCheck)> {
+        self.checks
+            .iter()
+            .find_map(|c| c.connect.as_ref().map(|k| (c.name.as_str(), k)))
     }
 
     /// Builds the health engine (starting background checks: call inside a runtime).
@@ -303,7 +320,12 @@ fn parse_check(table: toml::Table, index: usize) -> Result<CheckSpec, ConfigErro
         return Err(f.error("timeout", "must be greater than zero"));
     }
     let liveness_dependency = f.bool("liveness_dependency")?.unwrap_or(false);
-    let check = checks::build(&kind, &mut f)?;
+    let (check, connect): (Arc<dyn Check>, _) = if kind == "kafka-connect" {
+        let connect = checks::kafka_connect(&mut f)?;
+        (Arc::new(connect.clone()), Some(connect))
+    } else {
+        (checks::build(&kind, &mut f)?, None)
+    };
     f.finish()?;
     if probes.contains(&Probe::Liveness)
         && check.scope() == Scope::Dependency
@@ -328,6 +350,7 @@ fn parse_check(table: toml::Table, index: usize) -> Result<CheckSpec, ConfigErro
         probes,
         policy,
         liveness_dependency,
+        connect,
     })
 }
 
