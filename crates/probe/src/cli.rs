@@ -108,7 +108,7 @@ pub struct ConnectArgs {
     pub considered_containers: Option<String>,
     /// Failed containers tolerated, in percent of all considered ones
     /// [env: HEALTHCHECK_FAILURE_THRESHOLD_PERCENTAGE] [default: 0].
-    #[arg(long, value_name = "PERCENT")]
+    #[arg(long, value_name = "PERCENT", allow_negative_numbers = true)]
     pub failure_threshold_percentage: Option<String>,
     /// Basic authentication against Connect, split at the first colon
     /// [env: HEALTHCHECK_BASIC_AUTH] [default: none].
