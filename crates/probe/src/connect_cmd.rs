@@ -48,32 +48,17 @@ pub struct ConnectOptions {
     pub redact_traces: bool,
 }
 
-/// One option: the flag's value, else the variable's (an empty one counts as unset),
-/// remembering which one it was for messages.
-struct Source<'a> {
-    args_flag: &'static str,
+/// An option's value: the flag's, else the variable's (an empty one counts as unset), with
+/// the name of the one it came from, for messages.
+fn pick(
+    env: &dyn Env,
+    flag_value: &Option<String>,
+    flag: &'static str,
     var: &'static str,
-    env: &'a dyn Env,
-}
-
-impl Source<'_> {
-    fn pick(&self, flag: &Option<String>) -> Option<(String, &'static str)> {
-        match flag {
-            Some(v) => Some((v.clone(), self.args_flag)),
-            None => self
-                .env
-                .var(self.var)
-                .filter(|v| !v.is_empty())
-                .map(|v| (v, self.var)),
-        }
-    }
-}
-
-fn source<'a>(env: &'a dyn Env, flag: &'static str, var: &'static str) -> Source<'a> {
-    Source {
-        args_flag: flag,
-        var,
-        env,
+) -> Option<(String, &'static str)> {
+    match flag_value {
+        Some(v) => Some((v.clone(), flag)),
+        None => env.var(var).filter(|v| !v.is_empty()).map(|v| (v, var)),
     }
 }
 
@@ -85,19 +70,22 @@ impl ConnectOptions {
         log_level: Option<&str>,
         env: &dyn Env,
     ) -> Result<Self, ConfigError> {
-        let log_level = match source(env, "--log-level", "HEALTHCHECK_LOG_LEVEL")
-            .pick(&log_level.map(str::to_owned))
-        {
+        let log_level = match pick(
+            env,
+            &log_level.map(str::to_owned),
+            "--log-level",
+            "HEALTHCHECK_LOG_LEVEL",
+        ) {
             Some((v, from)) => level(&v).map_err(|p| ConfigError::key(from, p))?,
             None => LevelFilter::INFO,
         };
-        let port = match source(env, "--port", "HEALTHCHECK_PORT").pick(&args.port) {
+        let port = match pick(env, &args.port, "--port", "HEALTHCHECK_PORT") {
             Some((v, from)) => v.trim().parse::<u16>().map_err(|_| {
                 ConfigError::key(from, format!("invalid port {v:?} (expected 0 to 65535)"))
             })?,
             None => 18083,
         };
-        let bind = match source(env, "--bind", "HEALTHCHECK_BIND").pick(&args.bind) {
+        let bind = match pick(env, &args.bind, "--bind", "HEALTHCHECK_BIND") {
             Some((v, from)) => v
                 .trim()
                 .trim_start_matches('[')
@@ -112,14 +100,21 @@ impl ConnectOptions {
             None => IpAddr::from([0, 0, 0, 0]),
         };
         let rules = rules(args, env)?;
-        let (url, url_from) = source(env, "--connect-url", "HEALTHCHECK_CONNECT_URL")
-            .pick(&args.connect_url)
-            .unwrap_or_else(|| ("http://localhost:8083".to_owned(), "--connect-url"));
+        let (url, url_from) = pick(
+            env,
+            &args.connect_url,
+            "--connect-url",
+            "HEALTHCHECK_CONNECT_URL",
+        )
+        .unwrap_or_else(|| ("http://localhost:8083".to_owned(), "--connect-url"));
         let mut check = KafkaConnectCheck::new(url.trim(), rules)
             .map_err(|e| ConfigError::key(url_from, e.to_string()))?;
-        if let Some((auth, from)) =
-            source(env, "--basic-auth", "HEALTHCHECK_BASIC_AUTH").pick(&args.basic_auth)
-        {
+        if let Some((auth, from)) = pick(
+            env,
+            &args.basic_auth,
+            "--basic-auth",
+            "HEALTHCHECK_BASIC_AUTH",
+        ) {
             check = check
                 .basic_auth(&auth)
                 .map_err(|e| ConfigError::key(from, e.to_string()))?;
@@ -164,29 +159,30 @@ impl ConnectOptions {
 /// The peer's rule options.
 fn rules(args: &ConnectArgs, env: &dyn Env) -> Result<ConnectRules, ConfigError> {
     let d = ConnectRules::default();
-    let unhealthy_states = match source(env, "--unhealthy-states", "HEALTHCHECK_UNHEALTHY_STATES")
-        .pick(&args.unhealthy_states)
-    {
+    let unhealthy_states = match pick(
+        env,
+        &args.unhealthy_states,
+        "--unhealthy-states",
+        "HEALTHCHECK_UNHEALTHY_STATES",
+    ) {
         Some((v, from)) => parse_states(&v).map_err(|e| rules_error(from, e))?,
         None => d.unhealthy_states,
     };
-    let considered_containers = match source(
+    let considered_containers = match pick(
         env,
+        &args.considered_containers,
         "--considered-containers",
         "HEALTHCHECK_CONSIDERED_CONTAINERS",
-    )
-    .pick(&args.considered_containers)
-    {
+    ) {
         Some((v, from)) => parse_containers(&v).map_err(|e| rules_error(from, e))?,
         None => d.considered_containers,
     };
-    let failure_threshold_percentage = match source(
+    let failure_threshold_percentage = match pick(
         env,
+        &args.failure_threshold_percentage,
         "--failure-threshold-percentage",
         "HEALTHCHECK_FAILURE_THRESHOLD_PERCENTAGE",
-    )
-    .pick(&args.failure_threshold_percentage)
-    {
+    ) {
         Some((v, from)) => v.trim().parse::<u32>().map_err(|_| {
             ConfigError::key(
                 from,
@@ -195,10 +191,14 @@ fn rules(args: &ConnectArgs, env: &dyn Env) -> Result<ConnectRules, ConfigError>
         })?,
         None => 0,
     };
-    let worker_id = source(env, "--connect-worker-id", "HEALTHCHECK_CONNECT_WORKER_ID")
-        .pick(&args.connect_worker_id)
-        .map(|(v, _)| v.trim().to_owned())
-        .filter(|v| !v.is_empty());
+    let worker_id = pick(
+        env,
+        &args.connect_worker_id,
+        "--connect-worker-id",
+        "HEALTHCHECK_CONNECT_WORKER_ID",
+    )
+    .map(|(v, _)| v.trim().to_owned())
+    .filter(|v| !v.is_empty());
     Ok(ConnectRules {
         unhealthy_states,
         considered_containers,
@@ -222,7 +222,7 @@ fn duration_option(
     name: &'static str,
     var: &'static str,
 ) -> Result<Option<(Duration, &'static str)>, ConfigError> {
-    match source(env, name, var).pick(flag) {
+    match pick(env, flag, name, var) {
         None => Ok(None),
         Some((v, from)) => duration::parse(&v).map(|d| Some((d, from))).ok_or_else(|| {
             ConfigError::key(
