@@ -5,7 +5,7 @@ use std::pin::Pin;
 
 use serde_json::Value;
 
-use crate::{Scope, Status};
+use crate::{Attachment, Scope, Status};
 
 /// A boxed, sendable future: what [`Check::check`] returns, so the trait stays object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -19,6 +19,9 @@ pub struct Outcome {
     pub message: Option<String>,
     /// Optional structured details (JSON), e.g. the versions a check compared.
     pub details: Option<Value>,
+    /// An optional typed value for endpoints that need the check's own result; see
+    /// [`Attachment`].
+    pub attachment: Option<Attachment>,
 }
 
 impl Outcome {
@@ -28,6 +31,7 @@ impl Outcome {
             status: Status::Pass,
             message: None,
             details: None,
+            attachment: None,
         }
     }
 
@@ -37,6 +41,7 @@ impl Outcome {
             status: Status::Warn,
             message: Some(message.into()),
             details: None,
+            attachment: None,
         }
     }
 
@@ -46,6 +51,7 @@ impl Outcome {
             status: Status::Fail,
             message: Some(message.into()),
             details: None,
+            attachment: None,
         }
     }
 
@@ -58,6 +64,12 @@ impl Outcome {
     /// The same outcome with structured `details`.
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = Some(details);
+        self
+    }
+
+    /// The same outcome carrying `value` to the reports of this run; see [`Attachment`].
+    pub fn with_attachment<T: std::any::Any + Send + Sync>(mut self, value: T) -> Self {
+        self.attachment = Some(Attachment::new(value));
         self
     }
 }

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::report::CheckReport;
-use crate::{Check, Outcome, Policy, Probe, Schedule, Scope, Status};
+use crate::{Attachment, Check, Outcome, Policy, Probe, Schedule, Scope, Status};
 
 /// A registered check: what to run, its rules, and what it last found.
 pub(crate) struct Entry {
@@ -39,6 +39,7 @@ pub(crate) struct Run {
     effective: Status,
     message: Option<Arc<str>>,
     details: Option<Arc<Value>>,
+    attachment: Option<Attachment>,
     duration: Duration,
     finished: Instant,
     observed_at: SystemTime,
@@ -151,6 +152,7 @@ impl Entry {
             effective: slot.effective,
             message: outcome.message.map(Arc::from),
             details: outcome.details.map(Arc::new),
+            attachment: outcome.attachment,
             duration,
             finished,
             observed_at: SystemTime::now(),
@@ -190,6 +192,7 @@ impl Entry {
             stale,
             consecutive_failures: run.consecutive_failures,
             scope: self.scope,
+            attachment: run.attachment.clone(),
         }
     }
 

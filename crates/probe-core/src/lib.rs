@@ -20,6 +20,7 @@
 //! # });
 //! ```
 
+mod attachment;
 pub mod celery;
 mod check;
 pub mod checks;
@@ -35,6 +36,7 @@ mod report;
 mod status;
 pub mod time;
 
+pub use attachment::Attachment;
 pub use check::{from_fn, BoxFuture, Check, FnCheck, Outcome};
 pub use handles::{Readiness, Shutdown, Startup};
 pub use health::{BuildError, Builder, Health, Select};

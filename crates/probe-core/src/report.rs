@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use crate::{Probe, Scope, Status};
+use crate::{Attachment, Probe, Scope, Status};
 
 /// The answer to one probe: every selected check's result and the overall status.
 #[derive(Clone, Debug)]
@@ -53,6 +53,8 @@ pub struct CheckReport {
     pub consecutive_failures: u32,
     /// Local or dependency.
     pub scope: Scope,
+    /// What the run attached to its outcome, if anything; see [`Attachment`].
+    pub attachment: Option<Attachment>,
 }
 
 impl CheckReport {
@@ -71,6 +73,7 @@ impl CheckReport {
             stale: false,
             consecutive_failures: u32::from(status == Status::Fail),
             scope: Scope::Local,
+            attachment: None,
         }
     }
 }

@@ -349,3 +349,32 @@ async fn as_a_check_it_fails_with_a_summary_and_never_shows_traces() {
         Some("0 of 2 containers failed (rate 0.0 <= threshold 0.0)")
     );
 }
+
+#[tokio::test]
+async fn as_a_check_it_attaches_the_whole_result_for_the_connect_dialect() {
+    use probe_core::checks::ConnectError;
+    use probe_core::evaluators::connect::Verdict;
+
+    let connect = start(scenarios::failed_task_with_trace()).await;
+    let outcome = within(check(&connect, rules("FAILED", "CONNECTOR,TASK", None, 0)).check()).await;
+    let attached = outcome.attachment.expect("the result is attached");
+    let verdict = attached
+        .downcast_ref::<Result<Verdict, ConnectError>>()
+        .expect("a Connect result")
+        .as_ref()
+        .expect("a verdict");
+    // The trace stays in the attachment: whether a client sees it is the dialect's call.
+    assert!(verdict
+        .to_document(Traces::Keep)
+        .contains("password=hunter2"));
+
+    let connect = start(Scenario::new().list_answer(500, "not json")).await;
+    let outcome = within(check(&connect, rules("FAILED", "CONNECTOR,TASK", None, 0)).check()).await;
+    let attached = outcome.attachment.expect("errors are attached too");
+    let error = attached
+        .downcast_ref::<Result<Verdict, ConnectError>>()
+        .expect("a Connect result")
+        .as_ref()
+        .expect_err("an error");
+    assert_eq!(outcome.message.as_deref(), Some(error.to_string().as_str()));
+}

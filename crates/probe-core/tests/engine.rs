@@ -455,3 +455,63 @@ async fn select_evaluates_one_check_alone_or_excludes_some() {
         "excluded and unselected checks do not run"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_attachment_reaches_every_caller_of_its_run_and_the_reuse_window() {
+    // Each run attaches its own number: callers of one run see the same one.
+    let runs = counter();
+    let numbered = {
+        let runs = runs.clone();
+        from_fn(Scope::Dependency, move || {
+            let n = runs.fetch_add(1, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Outcome::pass().with_attachment(n)
+            }
+        })
+    };
+    let h = Health::builder()
+        .check(
+            "numbered",
+            numbered,
+            R,
+            Policy::default().cache(Duration::from_secs(1)),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let attached = |r: &probe_core::Report| {
+        let a = r.get("numbered").and_then(|c| c.attachment.clone());
+        a.and_then(|a| a.downcast_ref::<u32>().copied())
+    };
+    let only = Select::Only("numbered".into());
+    let (first, second) = tokio::join!(
+        h.evaluate(Probe::Readiness, &only),
+        h.evaluate(Probe::Readiness, &only)
+    );
+    assert_eq!((attached(&first), attached(&second)), (Some(0), Some(0)));
+    let reused = h.evaluate(Probe::Readiness, &only).await;
+    assert!(reused.checks[0].cached);
+    assert_eq!(attached(&reused), Some(0), "the reuse window keeps it");
+    advance(Duration::from_secs(2)).await;
+    assert_eq!(
+        attached(&h.evaluate(Probe::Readiness, &only).await),
+        Some(1)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_cut_off_by_its_timeout_has_no_attachment() {
+    let slow = from_fn(Scope::Local, || async {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        Outcome::pass().with_attachment("late")
+    });
+    let h = Health::builder()
+        .check("slow", slow, R, Policy::default())
+        .unwrap()
+        .build()
+        .unwrap();
+    let report = ready(&h).await;
+    assert_eq!(report.status, Status::Fail);
+    assert!(report.checks[0].attachment.is_none());
+}

@@ -23,8 +23,9 @@ pub struct Req<'a> {
 
 /// A family of routes served by [`ProbeService`](crate::ProbeService).
 ///
-/// Dialects are asked in the order they were added; the first that knows the path
-/// answers. Rendering is a pure function of the request and a report, so dialects test
+/// Dialects are asked in the order they were added, then the fallback (see
+/// [`ServiceBuilder::fallback`](crate::ServiceBuilder::fallback)); the first that knows the
+/// path answers. Rendering is a pure function of the request and a report, so dialects test
 /// with no socket.
 pub trait Dialect: Send + Sync + 'static {
     /// The dialect's name in configuration and logs, e.g. `kubernetes`.

@@ -2,7 +2,7 @@
 //!
 //! One hyper [`Service`](hyper::service::Service), [`ProbeService`], answers the routes of
 //! one or more *dialects* (the Kubernetes `/livez` `/readyz` `/startupz` family, and the
-//! surfaces of the tools `probe` replaces). It is usable three ways:
+//! surfaces of the tools `probe` replaces, such as kafka-connect-healthcheck's [`Connect`]). It is usable three ways:
 //!
 //! - served on its own socket: [`Server::bind`] then [`Bound::serve`];
 //! - mounted inside another hyper (or axum) server: call [`ProbeService::respond`];
@@ -22,6 +22,7 @@
 
 mod access;
 mod allow;
+mod connect;
 pub mod dialect;
 pub mod forwarded;
 mod health_json;
@@ -36,6 +37,7 @@ mod signal;
 
 pub use access::{ClientAddr, Details};
 pub use allow::{AllowedHosts, Cidr, CidrError, ClientAllowList, HostPatternError};
+pub use connect::{Connect, UnknownCheck};
 pub use dialect::{Dialect, Req};
 pub use health_json::health_json;
 pub use kpow::Kpow;

@@ -390,6 +390,7 @@ mod tests {
             stale: false,
             consecutive_failures: 0,
             scope: Scope::Local,
+            attachment: None,
         }
     }
 

@@ -17,6 +17,7 @@ use crate::{AllowedHosts, ClientAddr, ClientAllowList, Query, Response};
 #[derive(Default)]
 pub struct ServiceBuilder {
     dialects: Vec<Box<dyn Dialect>>,
+    fallback: Option<Box<dyn Dialect>>,
     prefix: String,
     clients: Option<ClientAllowList>,
     hosts: Option<AllowedHosts>,
@@ -32,6 +33,22 @@ impl ServiceBuilder {
     /// Adds an already boxed dialect.
     pub fn boxed_dialect(mut self, dialect: Box<dyn Dialect>) -> Self {
         self.dialects.push(dialect);
+        self
+    }
+
+    /// Sets the dialect asked last, after every dialect added with
+    /// [`dialect`](Self::dialect) whatever the order of the calls: one that answers every
+    /// path, such as [`Connect`](crate::Connect) (it claims `/` and 404s what it does not
+    /// know), so the other dialects on the port keep their routes. A second call replaces
+    /// the first.
+    pub fn fallback(mut self, dialect: impl Dialect) -> Self {
+        self.fallback = Some(Box::new(dialect));
+        self
+    }
+
+    /// [`fallback`](Self::fallback) with an already boxed dialect.
+    pub fn boxed_fallback(mut self, dialect: Box<dyn Dialect>) -> Self {
+        self.fallback = Some(dialect);
         self
     }
 
@@ -59,6 +76,7 @@ impl ServiceBuilder {
     pub fn build(self) -> ProbeService {
         ProbeService(Arc::new(Inner {
             dialects: self.dialects,
+            fallback: self.fallback,
             prefix: self.prefix,
             clients: self.clients,
             hosts: self.hosts,
@@ -82,6 +100,7 @@ pub struct ProbeService(Arc<Inner>);
 
 struct Inner {
     dialects: Vec<Box<dyn Dialect>>,
+    fallback: Option<Box<dyn Dialect>>,
     prefix: String,
     clients: Option<ClientAllowList>,
     hosts: Option<AllowedHosts>,
@@ -140,7 +159,7 @@ impl ProbeService {
             query: Query(parts.uri.query().unwrap_or("")),
             client,
         };
-        for d in &self.0.dialects {
+        for d in self.0.dialects.iter().chain(&self.0.fallback) {
             if let Some(answer) = d.answer(req) {
                 return answer.await;
             }

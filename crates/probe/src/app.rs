@@ -3,10 +3,10 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, LogFormat};
+use crate::cli::{Cli, Command, LogArgs, LogFormat};
 use crate::config::{Config, ConfigError};
 use crate::env::Env;
-use crate::{beat_cmd, check_cmd, exec, kpow, logging, serve, worker_cmd};
+use crate::{beat_cmd, check_cmd, connect_cmd, exec, kpow, logging, serve, worker_cmd};
 
 /// Exit status for a bad configuration or flag value (sysexits EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
@@ -39,31 +39,11 @@ impl From<ConfigError> for Failure {
 }
 
 fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
-    let level = match cli
-        .log
-        .log_level
-        .clone()
-        .or_else(|| env.var("PROBE_LOG_LEVEL").filter(|s| !s.is_empty()))
-    {
-        Some(l) => Some(logging::level(&l)?),
-        None => None,
-    };
-    let format = match (cli.log.log_format, env.var("PROBE_LOG_FORMAT")) {
-        (Some(f), _) => f,
-        (None, Some(f)) => match f.to_ascii_lowercase().as_str() {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            _ => {
-                return Err(ConfigError::key(
-                    "PROBE_LOG_FORMAT",
-                    format!("unknown format {f:?} (text or json)"),
-                )
-                .into())
-            }
-        },
-        (None, None) => LogFormat::Text,
-    };
-    logging::init(level, env.var("RUST_LOG"), format);
+    let format = log_format(&cli, env)?;
+    // `probe connect` takes its level the peer's way (HEALTHCHECK_LOG_LEVEL, default INFO).
+    if !matches!(cli.command, Command::Connect(_)) {
+        init_logging(&cli.log, format, env)?;
+    }
     match cli.command {
         Command::Serve(args) => serve_config(serve::config(&args, env)?),
         Command::Kpow(args) => serve_config(kpow::config(&args, env)?),
@@ -92,6 +72,18 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
                 }
             }
             Ok(ExitCode::from(verdict.code))
+        }
+        Command::Connect(args) => {
+            let options =
+                connect_cmd::ConnectOptions::read(&args, cli.log.log_level.as_deref(), env)?;
+            logging::init(Some(options.log_level), None, format);
+            runtime()?.block_on(async {
+                connect_cmd::run(options).await.map_err(|e| match e {
+                    connect_cmd::RunError::Config(e) => Failure::Config(e),
+                    e => Failure::Runtime(e.to_string()),
+                })?;
+                Ok(ExitCode::SUCCESS)
+            })
         }
         Command::BeatCheck(args) => {
             let (file, max_age) = beat_cmd::plan(&args)?;
@@ -128,6 +120,38 @@ fn serve_config(config: Config) -> Result<ExitCode, Failure> {
             .await
             .map_err(|e| Failure::Runtime(e.to_string()))?;
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The level from `--log-level` or `PROBE_LOG_LEVEL`, else `RUST_LOG`, else info.
+fn init_logging(log: &LogArgs, format: LogFormat, env: &dyn Env) -> Result<(), Failure> {
+    let level = match log
+        .log_level
+        .clone()
+        .or_else(|| env.var("PROBE_LOG_LEVEL").filter(|s| !s.is_empty()))
+    {
+        Some(l) => Some(logging::level(&l)?),
+        None => None,
+    };
+    logging::init(level, env.var("RUST_LOG"), format);
+    Ok(())
+}
+
+fn log_format(cli: &Cli, env: &dyn Env) -> Result<LogFormat, Failure> {
+    Ok(match (cli.log.log_format, env.var("PROBE_LOG_FORMAT")) {
+        (Some(f), _) => f,
+        (None, Some(f)) => match f.to_ascii_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => {
+                return Err(ConfigError::key(
+                    "PROBE_LOG_FORMAT",
+                    format!("unknown format {f:?} (text or json)"),
+                )
+                .into())
+            }
+        },
+        (None, None) => LogFormat::Text,
     })
 }
 

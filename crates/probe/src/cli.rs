@@ -47,6 +47,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check an endpoint once and exit 0 when it is up, 1 when it is down (an exec probe).
     Check(CheckArgs),
+    /// Serve kafka-connect-healthcheck's endpoints (`/`, `/ping`) for a Kafka Connect
+    /// worker, with its flags and HEALTHCHECK_* variables, plus `/livez` and `/readyz`.
+    Connect(ConnectArgs),
     /// Serve Kpow's health surface (/healthy, /up) for a Kafka cluster.
     ///
     /// /healthy turns 503 once the cluster has been unreachable longer than session timeout +
@@ -196,4 +199,58 @@ pub struct BeatCheckArgs {
         allow_hyphen_values = true
     )]
     pub max_age: String,
+}
+
+/// `probe connect`: the flags of kafka-connect-healthcheck 0.3.0, each also read from its
+/// `HEALTHCHECK_*` variable (a flag wins over the variable, the variable over the default;
+/// an empty variable counts as unset). `--log-level` (env HEALTHCHECK_LOG_LEVEL, default
+/// INFO) takes DEBUG, INFO, WARNING or ERROR in any case.
+#[derive(Debug, Default, Args)]
+pub struct ConnectArgs {
+    /// The port to listen on [env: HEALTHCHECK_PORT] [default: 18083].
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+    /// The Kafka Connect REST API, with an optional path prefix
+    /// [env: HEALTHCHECK_CONNECT_URL] [default: http://localhost:8083].
+    #[arg(long, value_name = "URL")]
+    pub connect_url: Option<String>,
+    /// Judge only the connectors and tasks of this worker (its advertised host:port)
+    /// [env: HEALTHCHECK_CONNECT_WORKER_ID] [default: all workers].
+    #[arg(long, value_name = "ID")]
+    pub connect_worker_id: Option<String>,
+    /// Comma-separated states that count as failures: UNASSIGNED, RUNNING, PAUSED, FAILED,
+    /// RESTARTING, STOPPED [env: HEALTHCHECK_UNHEALTHY_STATES] [default: FAILED].
+    #[arg(long, value_name = "STATES")]
+    pub unhealthy_states: Option<String>,
+    /// Comma-separated kinds judged and counted: CONNECTOR, TASK
+    /// [env: HEALTHCHECK_CONSIDERED_CONTAINERS] [default: CONNECTOR,TASK].
+    #[arg(long, value_name = "CONTAINERS")]
+    pub considered_containers: Option<String>,
+    /// Failed containers tolerated, in percent of all considered ones
+    /// [env: HEALTHCHECK_FAILURE_THRESHOLD_PERCENTAGE] [default: 0].
+    #[arg(long, value_name = "PERCENT", allow_hyphen_values = true)]
+    pub failure_threshold_percentage: Option<String>,
+    /// Basic authentication against Connect, split at the first colon
+    /// [env: HEALTHCHECK_BASIC_AUTH] [default: none].
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub basic_auth: Option<String>,
+    /// The address to listen on, IPv4 or IPv6 [env: HEALTHCHECK_BIND] [default: 0.0.0.0].
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// The time allowed for each request to Connect; `GET /` answers within it (plus
+    /// 0.2 s) [env: HEALTHCHECK_REQUEST_TIMEOUT] [default: 5s].
+    #[arg(long, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
+    /// Reuse a verdict for this long before asking Connect again (concurrent `GET /`
+    /// always share one evaluation) [env: HEALTHCHECK_CACHE] [default: none].
+    #[arg(long, value_name = "DURATION")]
+    pub cache: Option<String>,
+    /// Show task stack traces only to clients on loopback; others get `"trace": null`
+    /// [env: HEALTHCHECK_REDACT_TRACES].
+    #[arg(long)]
+    pub redact_traces: bool,
+    /// Also ask the worker's own `GET /health` (Kafka 3.9+, KIP-1017)
+    /// [env: HEALTHCHECK_WORKER_HEALTH].
+    #[arg(long)]
+    pub worker_health: bool,
 }

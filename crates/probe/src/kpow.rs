@@ -60,6 +60,7 @@ impl KpowSettings {
                 probes: p.probes.unwrap_or_default(),
                 policy: Policy::default(),
                 liveness_dependency: false,
+                connect: None,
             })
             .collect();
         Config {

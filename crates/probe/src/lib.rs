@@ -7,6 +7,7 @@ pub mod beat_cmd;
 pub mod check_cmd;
 pub mod cli;
 pub mod config;
+pub mod connect_cmd;
 pub mod env;
 pub mod exec;
 pub mod kafka_streams;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use probe_core::time::human;
 use probe_core::Health;
 use probe_http::{
-    BindError, Dialect, Kpow, Kubernetes, OpenKlant, ProbeService, Server, ServerConfig,
+    BindError, Connect, Dialect, Kpow, Kubernetes, OpenKlant, ProbeService, Server, ServerConfig,
 };
 
 use crate::cli::ServeArgs;
@@ -61,6 +61,10 @@ pub fn dialect(
                 .details(settings.details)
                 .trust_forwarded(settings.trust_forwarded),
         )),
+        "connect" => Err(ConfigError::key(
+            "server.dialects",
+            "the connect dialect is built with its Kafka Connect check by serve::service",
+        )),
         other => Err(ConfigError::key(
             "server.dialects",
             format!("unknown dialect `{other}`"),
@@ -73,7 +77,13 @@ pub fn service(config: &Config) -> Result<(Health, ProbeService), ConfigError> {
     let health = config.health()?;
     let mut b = ProbeService::builder().path_prefix(&config.server.path_prefix);
     for name in &config.server.dialects {
-        b = b.boxed_dialect(dialect(name, &health, &config.server)?);
+        if name == "connect" {
+            // It answers every path, so it is asked after the other dialects wherever it
+            // is listed: the service's fallback.
+            b = b.fallback(connect_dialect(config, &health)?);
+        } else {
+            b = b.boxed_dialect(dialect(name, &health, &config.server)?);
+        }
     }
     if let Some(clients) = &config.server.allow_clients {
         b = b.allow_clients(clients.clone());
@@ -82,6 +92,20 @@ pub fn service(config: &Config) -> Result<(Health, ProbeService), ConfigError> {
         b = b.allowed_hosts(hosts.clone());
     }
     Ok((health, b.build()))
+}
+
+/// The `connect` dialect over the configuration's first `kafka-connect` check; task traces
+/// follow `server.details` (`local`, the default, shows them to loopback clients only).
+fn connect_dialect(config: &Config, health: &Health) -> Result<Connect, ConfigError> {
+    let (name, check) = config.connect().ok_or_else(|| {
+        ConfigError::key(
+            "server.dialects",
+            "the connect dialect needs a [[check]] with type = \"kafka-connect\"",
+        )
+    })?;
+    Connect::new(health.clone(), name, check)
+        .map(|c| c.traces(config.server.details))
+        .map_err(|e| ConfigError::key("server.dialects", e.to_string()))
 }
 
 /// What a sidecar command serves, and how.

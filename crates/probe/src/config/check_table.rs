@@ -77,6 +77,7 @@ pub(super) fn parse(table: toml::Table, index: usize) -> Result<CheckTable, Conf
     let liveness_dependency = f.bool("liveness_dependency")?.unwrap_or(false);
     f.finish()?;
     let mut specs = Vec::with_capacity(built.parts.len());
+    let mut connect = built.connect;
     for part in built.parts {
         let part_probes = match (part.probes, &probes) {
             (Some(_), Some(_)) => {
@@ -112,6 +113,8 @@ pub(super) fn parse(table: toml::Table, index: usize) -> Result<CheckTable, Conf
             probes: part_probes,
             policy: policy.clone(),
             liveness_dependency,
+            // The main check (the first part) carries it.
+            connect: connect.take(),
         });
     }
     Ok(CheckTable {

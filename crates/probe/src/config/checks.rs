@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use probe_core::celery::DEFAULT_TIMEOUT;
-use probe_core::checks::{CeleryPingCheck, FileAgeCheck, FileExistsCheck, HttpCheck, TcpCheck};
+use probe_core::checks::{
+    CeleryPingCheck, FileAgeCheck, FileExistsCheck, HttpCheck, KafkaConnectCheck, TcpCheck,
+};
+use probe_core::evaluators::connect::{parse_containers, parse_states, ConnectRules, RulesError};
 use probe_core::{Check, Probe};
 
 use super::{databases, kafka, ConfigError, Fields};
@@ -23,6 +26,7 @@ pub const TYPES: &[&str] = &[
     "celery-ping",
     "kafka",
     "kafka-streams",
+    "kafka-connect",
 ];
 
 /// The broker `celery-ping` uses when none is given (Celery's own default).
@@ -56,6 +60,8 @@ pub struct Built {
     /// `ping_timeout`): the policy `timeout` must be longer, or the engine cuts the run off
     /// before it can report. The default timeout is then this plus one second.
     pub own_time: Option<Duration>,
+    /// For `kafka-connect`: the check itself, which the `connect` dialect also serves.
+    pub connect: Option<KafkaConnectCheck>,
 }
 
 impl Built {
@@ -69,6 +75,7 @@ impl Built {
             }],
             background: None,
             own_time: None,
+            connect: None,
         }
     }
 
@@ -92,6 +99,12 @@ pub fn build(kind: &str, f: &mut Fields) -> Result<Built, ConfigError> {
         }
         "kafka" => kafka::kafka(f),
         "kafka-streams" => kafka::kafka_streams(f),
+        "kafka-connect" => {
+            let check = kafka_connect(f)?;
+            let mut built = Built::one(Arc::new(check.clone()));
+            built.connect = Some(check);
+            Ok(built)
+        }
         "file-age" => {
             let path = f.required_string("path")?;
             let max_age = f
@@ -137,6 +150,57 @@ fn celery_ping(f: &mut Fields) -> Result<(Arc<dyn Check>, Duration), ConfigError
         .map_err(|e| f.error("broker", e.to_string()))?
         .timeout(ping_timeout);
     Ok((Arc::new(check), ping_timeout))
+}
+
+/// A `kafka-connect` check: `url` (required), `worker_id`, `unhealthy_states` and
+/// `considered_containers` (a comma-separated string or a list), `failure_threshold_percentage`,
+/// `basic_auth` (`user:password`), `request_timeout` (each request to Connect, default 5s)
+/// and `worker_health` (also ask `GET /health`, Kafka 3.9+).
+pub fn kafka_connect(f: &mut Fields) -> Result<KafkaConnectCheck, ConfigError> {
+    let url = f.required_string("url")?;
+    let d = ConnectRules::default();
+    let unhealthy_states = match f.strings("unhealthy_states")? {
+        Some(list) => parse_states(&list.join(","))
+            .map_err(|e| f.error("unhealthy_states", rules_problem(e)))?,
+        None => d.unhealthy_states,
+    };
+    let considered_containers = match f.strings("considered_containers")? {
+        Some(list) => parse_containers(&list.join(","))
+            .map_err(|e| f.error("considered_containers", rules_problem(e)))?,
+        None => d.considered_containers,
+    };
+    let rules = ConnectRules {
+        unhealthy_states,
+        considered_containers,
+        worker_id: f
+            .string("worker_id")?
+            .map(|w| w.trim().to_owned())
+            .filter(|w| !w.is_empty()),
+        failure_threshold_percentage: f.u32("failure_threshold_percentage")?.unwrap_or(0),
+    };
+    let mut check =
+        KafkaConnectCheck::new(&url, rules).map_err(|e| f.error("url", e.to_string()))?;
+    if let Some(auth) = f.string("basic_auth")? {
+        check = check
+            .basic_auth(&auth)
+            .map_err(|e| f.error("basic_auth", e.to_string()))?;
+    }
+    if let Some(timeout) = f.duration("request_timeout")? {
+        if timeout.is_zero() {
+            return Err(f.error("request_timeout", "must be greater than zero"));
+        }
+        check = check.request_timeout(timeout);
+    }
+    let worker_health = f.bool("worker_health")?.unwrap_or(false);
+    Ok(check.worker_health(worker_health))
+}
+
+fn rules_problem(e: RulesError) -> String {
+    match e {
+        RulesError::State(e) => e.to_string(),
+        RulesError::Container(e) => e.to_string(),
+        RulesError::Empty(_) => "the list is empty".to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use self::checks::Background;
 pub use self::fields::Fields;
 
 /// The dialects `probe serve` can serve.
-pub const DIALECTS: &[&str] = &["kubernetes", "kpow", "open-klant"];
+pub const DIALECTS: &[&str] = &["kubernetes", "kpow", "open-klant", "connect"];
 
 /// A configuration problem: where it is and what is wrong. Exit status 64.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +124,8 @@ pub struct CheckSpec {
     pub policy: Policy,
     /// The explicit opt-in for a dependency in liveness.
     pub liveness_dependency: bool,
+    /// For a `kafka-connect` check, the check itself, for the `connect` dialect.
+    pub connect: Option<probe_core::checks::KafkaConnectCheck>,
 }
 
 /// A whole configuration.
@@ -178,11 +180,25 @@ impl Config {
         top.finish().map_err(|e| {
             ConfigError::key(e.key.unwrap_or_default().trim_start_matches('.'), e.problem)
         })?;
-        Ok(Config {
+        let config = Config {
             server,
             checks,
             background,
-        })
+        };
+        if config.server.dialects.iter().any(|d| d == "connect") && config.connect().is_none() {
+            return Err(ConfigError::key(
+                "server.dialects",
+                "the connect dialect serves a Kafka Connect check: add a [[check]] with type = \"kafka-connect\"",
+            ));
+        }
+        Ok(config)
+    }
+
+    /// The check the `connect` dialect serves: the first `kafka-connect` check, with its name.
+    pub fn connect(&self) -> Option<(&str, &probe_core::checks::KafkaConnectCheck)> {
+        self.checks
+            .iter()
+            .find_map(|c| c.connect.as_ref().map(|k| (c.name.as_str(), k)))
     }
 
     /// Builds the health engine, then starts background checks and the

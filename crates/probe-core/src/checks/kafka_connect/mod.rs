@@ -272,6 +272,11 @@ impl KafkaConnectCheck {
     }
 }
 
+/// As a check: passes when the verdict is healthy, with the verdict's summary as message
+/// and the health document (traces always `null`) as details. The full
+/// `Result<Verdict, ConnectError>` is attached to the outcome (see
+/// [`Attachment`](crate::Attachment)), so an endpoint serving the peer's documents reads it
+/// from the engine's report and shares the engine's single-flight and reuse window.
 impl Check for KafkaConnectCheck {
     fn scope(&self) -> Scope {
         Scope::Dependency
@@ -279,7 +284,8 @@ impl Check for KafkaConnectCheck {
 
     fn check(&self) -> BoxFuture<'_, Outcome> {
         Box::pin(async move {
-            match self.evaluate().await {
+            let result = self.evaluate().await;
+            let outcome = match &result {
                 Ok(verdict) => {
                     let summary = verdict.summary();
                     let outcome = if verdict.healthy {
@@ -294,7 +300,8 @@ impl Check for KafkaConnectCheck {
                     }
                 }
                 Err(e) => Outcome::fail(e.to_string()),
-            }
+            };
+            outcome.with_attachment(result)
         })
     }
 }

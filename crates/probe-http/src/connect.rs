@@ -1,0 +1,166 @@
+//! The `connect` dialect: the HTTP surface of kafka-connect-healthcheck 0.3.0, byte for byte.
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET /` | 200 healthy / 503 unhealthy, the health document; 503 and the error document when no verdict could be reached |
+//! | `GET /ping` | 200 `{"status": "UP"}`, never touching Connect |
+//! | any other `GET` | 404, empty body, `Content-Type: application/json` |
+//! | `HEAD` on any path | 200, empty body, checking nothing (liveness probes point here) |
+//! | any other method | 405 with `Allow: GET, HEAD` |
+//!
+//! `GET /` reads the Kafka Connect check through the engine: the check is registered in a
+//! [`Health`] and the dialect evaluates it alone, so concurrent `GET /` share one run, a
+//! reuse window set in the check's [`Policy`](probe_core::Policy) applies, the engine's
+//! timeout bounds the answer, and `/readyz` of the `kubernetes` dialect shares the same
+//! runs. The verdict itself travels from the check to this dialect as the outcome's
+//! [`Attachment`](probe_core::Attachment).
+//!
+//! The dialect answers **every** path (it 404s the ones it does not know, as the peer
+//! does), so it must be asked after any other dialect on the same port: add it with
+//! [`ServiceBuilder::fallback`](crate::ServiceBuilder::fallback).
+
+use std::sync::Arc;
+
+use http::header::HeaderValue;
+use http::{Method, StatusCode};
+use probe_core::checks::{ConnectError, KafkaConnectCheck};
+use probe_core::evaluators::connect::{
+    render_answer, render_error, ConnectState, Traces, Verdict, PING_DOCUMENT,
+};
+use probe_core::{BoxFuture, CheckReport, Health, Probe, Select};
+
+use crate::response::{answer, method_not_allowed};
+use crate::{Details, Dialect, Req, Response};
+
+/// `application/json`, as the peer labels every answer.
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// The `connect` dialect over a Kafka Connect check registered in a [`Health`].
+///
+/// ```
+/// use probe_core::checks::KafkaConnectCheck;
+/// use probe_core::evaluators::connect::ConnectRules;
+/// use probe_core::{Health, Policy, Probe};
+/// use probe_http::{Connect, Kubernetes, ProbeService};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let check = KafkaConnectCheck::new("http://localhost:8083", ConnectRules::default()).unwrap();
+/// let health = Health::builder()
+///     .check("kafka-connect", check.clone(), [Probe::Readiness], Policy::default())
+///     .unwrap()
+///     .build()
+///     .unwrap();
+/// let service = ProbeService::builder()
+///     .dialect(Kubernetes::new(health.clone()))
+///     .fallback(Connect::new(health, "kafka-connect", &check).unwrap())
+///     .build();
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Connect {
+    health: Health,
+    probe: Probe,
+    select: Select,
+    name: Arc<str>,
+    url: Arc<str>,
+    failure_states: Arc<[ConnectState]>,
+    traces: Details,
+}
+
+/// The check named for the `connect` dialect is not registered in the [`Health`].
+#[derive(Debug, thiserror::Error)]
+#[error("the connect dialect serves check `{0}`, which is not registered in any probe")]
+pub struct UnknownCheck(String);
+
+impl Connect {
+    /// Serves `check`, registered in `health` as `name` (in any probe; readiness is the
+    /// usual one). Task traces are shown to every client, as the peer does.
+    pub fn new(
+        health: Health,
+        name: &str,
+        check: &KafkaConnectCheck,
+    ) -> Result<Self, UnknownCheck> {
+        let probe = [Probe::Readiness, Probe::Liveness, Probe::Startup]
+            .into_iter()
+            .find(|p| health.contains(*p, name))
+            .ok_or_else(|| UnknownCheck(name.to_owned()))?;
+        Ok(Connect {
+            health,
+            probe,
+            select: Select::Only(name.to_owned()),
+            name: Arc::from(name),
+            url: Arc::from(check.url()),
+            failure_states: check.rules().unhealthy_states.clone().into(),
+            traces: Details::Always,
+        })
+    }
+
+    /// The same dialect showing task traces only to the clients `who` admits: with
+    /// [`Details::Local`] a client not on loopback gets `"trace": null` (a trace is a
+    /// full Java stack trace and may hold configuration values).
+    pub fn traces(mut self, who: Details) -> Self {
+        self.traces = who;
+        self
+    }
+
+    /// `GET /`: the health document of the check's (possibly shared) run.
+    async fn health_document(&self, req: &Req<'_>) -> Response {
+        let report = self.health.evaluate(self.probe, &self.select).await;
+        let traces = if self.traces.shows(req.client) {
+            Traces::Keep
+        } else {
+            Traces::Redact
+        };
+        let entry = report.checks.iter().find(|c| *c.name == *self.name);
+        let result = entry
+            .and_then(|c| c.attachment.as_ref())
+            .and_then(|a| a.downcast_ref::<Result<Verdict, ConnectError>>());
+        let (healthy, body) = match result {
+            Some(result) => render_answer(result, &self.failure_states, traces),
+            None => (
+                false,
+                render_error(&self.no_verdict(entry), &self.failure_states),
+            ),
+        };
+        let code = if healthy {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        answer(&Method::GET, code, JSON, body)
+    }
+
+    /// Why there is no verdict: the engine cut the run off, or it panicked.
+    fn no_verdict(&self, entry: Option<&CheckReport>) -> String {
+        let why = entry
+            .and_then(|c| c.message.as_deref())
+            .unwrap_or("the check gave no result");
+        format!("no verdict from Kafka Connect at {}: {why}", self.url)
+    }
+}
+
+impl Dialect for Connect {
+    fn name(&self) -> &'static str {
+        "connect"
+    }
+
+    fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {
+        let method = &req.parts.method;
+        if method == Method::HEAD {
+            // The peer answers HEAD on any path without looking at anything.
+            return Some(ready(answer(&Method::HEAD, StatusCode::OK, JSON, "")));
+        }
+        if method != Method::GET {
+            return Some(ready(method_not_allowed()));
+        }
+        Some(match req.path {
+            "/" => Box::pin(async move { self.health_document(&req).await }),
+            "/ping" => ready(answer(method, StatusCode::OK, JSON, PING_DOCUMENT)),
+            _ => ready(answer(method, StatusCode::NOT_FOUND, JSON, "")),
+        })
+    }
+}
+
+fn ready<'a>(resp: Response) -> BoxFuture<'a, Response> {
+    Box::pin(std::future::ready(resp))
+}
