@@ -16,7 +16,6 @@
 //! # });
 //! ```
 
-use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,9 +26,6 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
@@ -249,13 +245,11 @@ async fn accept_loop(
         let guard = OpenGuard::new(&open);
         connections.spawn(async move {
             let _guard = guard;
-            let service = service_fn(move |req| {
+            crate::http1::serve_connection(stream, move |req| {
                 let (scenario, log) = (scenario.clone(), log.clone());
-                async move { Ok::<_, Infallible>(answer(&scenario, &log, req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+                async move { answer(&scenario, &log, req).await }
+            })
+            .await;
         });
     }
 }
@@ -263,7 +257,7 @@ async fn accept_loop(
 async fn answer(
     scenario: &Scenario,
     log: &Mutex<Vec<String>>,
-    req: Request<Incoming>,
+    req: Request<()>,
 ) -> Response<Full<Bytes>> {
     let uri = req.uri();
     let path = uri.path().to_owned();

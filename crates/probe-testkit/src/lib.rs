@@ -3,5 +3,6 @@
 //! `127.0.0.1:0` and stops when its handle is dropped.
 
 pub mod connect;
+pub mod http1;
 pub mod kafka;
 pub mod upstream;

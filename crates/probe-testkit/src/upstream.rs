@@ -1,18 +1,14 @@
 //! A loopback HTTP upstream for tests and benchmarks: answers a fixed status and counts
 //! its hits, or accepts connections and never answers.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 /// A running upstream on `127.0.0.1`; it stops when dropped.
 pub struct Upstream {
@@ -38,23 +34,21 @@ impl Upstream {
         let code = Arc::new(AtomicU16::new(status));
         let (h, c) = (hits.clone(), code.clone());
         let task = tokio::spawn(async move {
+            // Connections live in this set: aborting the loop drops them all.
+            let mut connections = JoinSet::new();
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                while connections.try_join_next().is_some() {}
                 let (h, c) = (h.clone(), c.clone());
-                tokio::spawn(async move {
-                    let svc = service_fn(move |_req| {
-                        h.fetch_add(1, Ordering::SeqCst);
-                        let mut resp = hyper::Response::new(Full::new(Bytes::from_static(b"ok")));
-                        *resp.status_mut() = hyper::StatusCode::from_u16(c.load(Ordering::SeqCst))
-                            .unwrap_or(hyper::StatusCode::OK);
-                        async move { Ok::<_, Infallible>(resp) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
+                connections.spawn(crate::http1::serve_connection(stream, move |_req| {
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let mut resp = http::Response::new(Full::new(Bytes::from_static(b"ok")));
+                    *resp.status_mut() = http::StatusCode::from_u16(c.load(Ordering::SeqCst))
+                        .unwrap_or(http::StatusCode::OK);
+                    std::future::ready(resp)
+                }));
             }
         });
         Upstream {
