@@ -223,3 +223,53 @@ async fn a_server_that_never_answers_is_cut_off_at_the_timeout() {
     assert!(started.elapsed() < Duration::from_secs(2));
     held.abort();
 }
+
+/// Serves one connection per reply: reads the first command, answers it with the reply
+/// (none: closes the connection), then holds the connection until the client leaves.
+async fn broken_redis(replies: Vec<&'static [u8]>) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for reply in replies {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                if reply.is_empty() {
+                    return;
+                }
+                let _ = s.write_all(reply).await;
+                let _ = s.read(&mut buf).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn replies_past_the_bounds_or_a_closed_connection_fail_plainly() {
+    let replies: Vec<&[u8]> = vec![
+        b"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n",
+        b"*2000\r\n",
+        b"$300000\r\n",
+        b"",
+    ];
+    let addr = broken_redis(replies).await;
+    let p = CeleryPing::new(&format!("redis://{addr}/0"), "celery@x").unwrap();
+    for reason in [
+        "arrays nested too deep",
+        "array of more than 1024 elements",
+        "reply larger than 262144 bytes",
+    ] {
+        assert_eq!(
+            ping(&p).await.unwrap_err().to_string(),
+            format!("redis at {addr} sent an invalid reply to SELECT: {reason}")
+        );
+    }
+    assert_eq!(
+        ping(&p).await.unwrap_err().to_string(),
+        format!("connection to redis at {addr} failed during SELECT: connection closed")
+    );
+}

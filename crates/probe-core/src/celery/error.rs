@@ -2,7 +2,7 @@
 //! into those errors.
 
 use super::message::truncated;
-use super::redis_io::{IoError, Value};
+use crate::proto::resp::{RespConnectionError, RespError, Value};
 
 /// The ping could not be carried out: the broker, or the worker's reply, failed.
 #[derive(Debug, thiserror::Error)]
@@ -65,36 +65,65 @@ pub enum PingError {
     },
 }
 
-pub(super) fn connect_error(addr: &str, e: &std::io::Error) -> PingError {
-    PingError::Connect {
-        addr: addr.to_owned(),
-        reason: crate::http_client::io_reason(e),
+/// The error for a failed connection to `addr`, any reason kept.
+pub(super) fn connect_error(addr: &str, e: RespConnectionError) -> PingError {
+    match e {
+        RespConnectionError::Connect { reason, .. } => PingError::Connect {
+            addr: addr.to_owned(),
+            reason,
+        },
+        other => redis_error(addr, "connect", other),
     }
 }
 
-pub(super) fn expect_ok(addr: &str, command: &'static str, v: Value) -> Result<(), PingError> {
-    match v {
-        Value::Simple(_) => Ok(()),
-        Value::Error(e) => Err(refused(addr, command, &e)),
-        _ => Err(protocol(addr, command, "expected OK")),
-    }
-}
-
+/// The integer `command` answered; an error reply is [`PingError::Refused`].
 pub(super) fn expect_int(addr: &str, command: &'static str, v: Value) -> Result<i64, PingError> {
     match v {
-        Value::Int(n) => Ok(n),
+        Value::Integer(n) => Ok(n),
+        Value::Error(e) => Err(refused(addr, command, &e)),
         _ => Err(protocol(addr, command, "expected an integer")),
     }
 }
 
-pub(super) fn io_error(addr: &str, command: &'static str, e: IoError) -> PingError {
+/// The error for `command` failing on the connection to `addr`.
+pub(super) fn redis_error(addr: &str, command: &'static str, e: RespConnectionError) -> PingError {
     match e {
-        IoError::Io(e) => PingError::Io {
+        RespConnectionError::Connect { reason, .. } | RespConnectionError::Io { reason, .. } => {
+            PingError::Io {
+                addr: addr.to_owned(),
+                command,
+                reason,
+            }
+        }
+        RespConnectionError::Closed { .. } => PingError::Io {
             addr: addr.to_owned(),
             command,
-            reason: crate::http_client::io_reason(&e),
+            reason: "connection closed".into(),
         },
-        IoError::Protocol(reason) => protocol(addr, command, &reason),
+        RespConnectionError::Protocol { source, .. } => {
+            protocol(addr, command, &bad_reply(&source))
+        }
+        RespConnectionError::TooLarge { limit, .. } => {
+            protocol(addr, command, &format!("reply larger than {limit} bytes"))
+        }
+        RespConnectionError::Refused { reply, .. } => refused(addr, command, &reply),
+        RespConnectionError::Unexpected { .. } => protocol(addr, command, "expected OK"),
+    }
+}
+
+/// What is wrong with a reply, in this ping's words.
+fn bad_reply(e: &RespError) -> String {
+    match e {
+        RespError::UnknownType(byte) => format!("unexpected type byte {:?}", *byte as char),
+        RespError::BadNumber(n) => format!("bad number {n:?}"),
+        RespError::MissingCrlf => "bulk string not terminated by CRLF".into(),
+        RespError::TooLarge { what, limit } => match *what {
+            "elements" => format!("array of more than {limit} elements"),
+            "levels of nesting" => "arrays nested too deep".into(),
+            "bytes per bulk string" => format!("reply larger than {limit} bytes"),
+            _ => e.to_string(),
+        },
+        RespError::NotUtf8 => e.to_string(),
     }
 }
 
@@ -111,5 +140,66 @@ pub(super) fn protocol(addr: &str, command: &'static str, reason: &str) -> PingE
         addr: addr.to_owned(),
         command,
         reason: reason.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::celery::session::LIMITS;
+    use crate::proto::resp::parse;
+
+    /// The reason given for `bytes`, as a reply to SELECT.
+    fn reason(bytes: &[u8]) -> String {
+        let source = parse(bytes, &LIMITS).unwrap_err();
+        let addr = "h:1".to_owned();
+        let e = RespConnectionError::Protocol {
+            addr: addr.clone(),
+            source,
+        };
+        let e = redis_error(&addr, "SELECT", e);
+        let text = e.to_string();
+        let prefix = "redis at h:1 sent an invalid reply to SELECT: ";
+        text.strip_prefix(prefix).unwrap_or(&text).to_owned()
+    }
+
+    #[test]
+    fn bad_replies_are_described_plainly() {
+        assert_eq!(reason(b"HTTP/1.1 400\r\n"), "unexpected type byte 'H'");
+        assert_eq!(reason(b":x\r\n"), "bad number \"x\"");
+        assert_eq!(reason(b"$3\r\nabcXY"), "bulk string not terminated by CRLF");
+        assert_eq!(reason(b"$999999999\r\n"), "reply larger than 262144 bytes");
+        assert_eq!(reason(b"*99999\r\n"), "array of more than 1024 elements");
+        assert_eq!(
+            reason(b"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n"),
+            "arrays nested too deep"
+        );
+    }
+
+    #[test]
+    fn a_closed_connection_and_an_oversized_reply_name_the_command() {
+        let addr = "h:1".to_owned();
+        let closed = RespConnectionError::Closed { addr: addr.clone() };
+        assert_eq!(
+            redis_error(&addr, "BRPOP", closed).to_string(),
+            "connection to redis at h:1 failed during BRPOP: connection closed"
+        );
+        let big = RespConnectionError::TooLarge {
+            addr: addr.clone(),
+            limit: 262144,
+        };
+        assert_eq!(
+            redis_error(&addr, "BRPOP", big).to_string(),
+            "redis at h:1 sent an invalid reply to BRPOP: reply larger than 262144 bytes"
+        );
+        let refused = RespConnectionError::Refused {
+            addr: addr.clone(),
+            command: "AUTH",
+            reply: "WRONGPASS invalid username-password pair".into(),
+        };
+        assert_eq!(
+            redis_error(&addr, "AUTH", refused).to_string(),
+            "redis at h:1 refused AUTH: WRONGPASS invalid username-password pair"
+        );
     }
 }

@@ -53,7 +53,6 @@ mod error;
 mod ids;
 mod message;
 mod ping;
-mod redis_io;
 mod session;
 
 pub use self::broker::{BrokerUrlError, RedisBroker};

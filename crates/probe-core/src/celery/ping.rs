@@ -5,11 +5,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::{timeout_at, Instant};
 
-use super::error::{connect_error, expect_int, expect_ok, io_error, protocol, refused};
+use super::error::{expect_int, protocol, redis_error, refused};
 use super::message::{self, Ids, Names, Reply};
-use super::redis_io::{Conn, IoError, Value};
-use super::session::{login, Cleanup};
+use super::session::{connect, Cleanup};
 use super::{BrokerUrlError, PingError, RedisBroker};
+use crate::proto::resp::{RespConnectionError, Value};
 use crate::time::human;
 
 /// The default time a ping waits for its answer: 3 s, like `celery inspect ping`'s
@@ -113,10 +113,8 @@ impl CeleryPing {
         let ids = Ids::random();
         let addr = self.broker.addr();
 
-        let connect = Conn::connect(&self.broker.host, self.broker.port);
-        let mut conn = match timeout_at(deadline, connect).await {
-            Ok(Ok(conn)) => conn,
-            Ok(Err(e)) => return Err(connect_error(&addr, &e)),
+        let mut conn = match timeout_at(deadline, connect(&self.broker)).await {
+            Ok(conn) => conn?,
             Err(_) => {
                 return Err(PingError::Connect {
                     addr,
@@ -124,11 +122,12 @@ impl CeleryPing {
                 })
             }
         };
-        for (command, args) in login(&self.broker) {
-            let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-            let call = conn.call(&args);
-            expect_ok(&addr, command, self.within(deadline, command, call).await?)?;
+        if let Some(password) = &self.broker.password {
+            let auth = conn.auth(self.broker.username.as_deref(), password);
+            self.within(deadline, "AUTH", auth).await?;
         }
+        let select = conn.select(self.broker.db);
+        self.within(deadline, "SELECT", select).await?;
         let mut cleanup = Cleanup {
             broker: self.broker.clone(),
             names: self.names.clone(),
@@ -136,13 +135,10 @@ impl CeleryPing {
         };
 
         let binding = self.names.binding(&ids.oid);
-        for (command, set) in [
-            ("SADD", self.names.binding_table()),
-            ("SADD", self.names.binding_permanent()),
-        ] {
+        for set in [self.names.binding_table(), self.names.binding_permanent()] {
             let args: [&[u8]; 3] = [b"SADD", set.as_bytes(), binding.as_bytes()];
-            let call = conn.call(&args);
-            expect_int(&addr, command, self.within(deadline, command, call).await?)?;
+            let call = conn.command(&args);
+            expect_int(&addr, "SADD", self.within(deadline, "SADD", call).await?)?;
         }
         let expires = (SystemTime::now() + self.timeout)
             .duration_since(UNIX_EPOCH)
@@ -151,7 +147,7 @@ impl CeleryPing {
         let request = message::ping_request(&self.names, &self.worker, &ids, expires);
         let channel = self.channel();
         let args: [&[u8]; 3] = [b"PUBLISH", channel.as_bytes(), request.as_bytes()];
-        let call = conn.call(&args);
+        let call = conn.command(&args);
         let listeners = expect_int(
             &addr,
             "PUBLISH",
@@ -175,8 +171,8 @@ impl CeleryPing {
             let mut args: Vec<&[u8]> = vec![b"BRPOP"];
             args.extend(lists.iter().map(|l| l.as_bytes()));
             args.push(server_wait.as_bytes());
-            let popped = match timeout_at(deadline, conn.call(&args)).await {
-                Ok(popped) => popped.map_err(|e| io_error(&addr, "BRPOP", e))?,
+            let popped = match timeout_at(deadline, conn.command(&args)).await {
+                Ok(popped) => popped.map_err(|e| redis_error(&addr, "BRPOP", e))?,
                 Err(_) => {
                     // The BRPOP is still pending on this connection: clean up on another.
                     drop(conn);
@@ -188,9 +184,9 @@ impl CeleryPing {
                 }
             };
             let raw = match popped {
-                Value::Array(None) | Value::Bulk(None) => continue,
-                Value::Array(Some(mut kv)) if kv.len() == 2 => match kv.pop() {
-                    Some(Value::Bulk(Some(raw))) => raw,
+                Value::Nil => continue,
+                Value::Array(mut kv) if kv.len() == 2 => match kv.pop() {
+                    Some(Value::Bulk(raw)) => raw,
                     _ => return Err(protocol(&addr, "BRPOP", "expected a list element")),
                 },
                 Value::Error(e) => return Err(refused(&addr, "BRPOP", &e)),
@@ -227,19 +223,18 @@ impl CeleryPing {
     }
 
     /// Runs one command's future under the ping's deadline.
-    async fn within<F>(
+    async fn within<F, T>(
         &self,
         deadline: Instant,
         command: &'static str,
         f: F,
-    ) -> Result<Value, PingError>
+    ) -> Result<T, PingError>
     where
-        F: Future<Output = Result<Value, IoError>>,
+        F: Future<Output = Result<T, RespConnectionError>>,
     {
         match timeout_at(deadline, f).await {
-            Ok(Ok(Value::Error(e))) => Err(refused(&self.broker.addr(), command, &e)),
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(io_error(&self.broker.addr(), command, e)),
+            Ok(Err(e)) => Err(redis_error(&self.broker.addr(), command, e)),
             Err(_) => Err(PingError::Timeout {
                 addr: self.broker.addr(),
                 command,

@@ -1,49 +1,43 @@
-//! Logging in to Redis, and removing a ping's reply binding and lists afterwards.
+//! Connecting and logging in to Redis, and removing a ping's reply binding and lists
+//! afterwards.
 
 use std::time::Duration;
 
-use super::error::{connect_error, expect_ok, io_error};
+use super::error::connect_error;
 use super::message::Names;
-use super::redis_io::Conn;
 use super::{PingError, RedisBroker};
+use crate::proto::resp::{Limits, RespConnection};
 
 /// How long cleaning up after a ping (its reply binding and list) may take.
 const CLEANUP_BUDGET: Duration = Duration::from_secs(1);
 
-/// The commands that log in and select the database: `AUTH` when the URL has a
-/// password, then `SELECT`.
-pub(super) fn login(broker: &RedisBroker) -> Vec<(&'static str, Vec<Vec<u8>>)> {
-    let mut commands = Vec::with_capacity(2);
-    if let Some(password) = &broker.password {
-        let mut args = vec![b"AUTH".to_vec()];
-        if let Some(user) = &broker.username {
-            args.push(user.clone().into_bytes());
-        }
-        args.push(password.clone().into_bytes());
-        commands.push(("AUTH", args));
-    }
-    commands.push((
-        "SELECT",
-        vec![b"SELECT".to_vec(), broker.db.to_string().into_bytes()],
-    ));
-    commands
+/// The largest reply read from Redis. A ping reply is well under 1 KiB.
+const MAX_REPLY: usize = 256 * 1024;
+
+/// What one reply may hold: no reply of the ping has more than a few elements.
+pub(super) const LIMITS: Limits = Limits {
+    max_bulk: MAX_REPLY,
+    max_elements: 1024,
+    max_depth: 4,
+    max_line: 4096,
+};
+
+/// Opens a connection to the broker, with the ping's bounds on replies.
+pub(super) async fn connect(broker: &RedisBroker) -> Result<RespConnection, PingError> {
+    RespConnection::connect(&broker.host, broker.port, MAX_REPLY)
+        .await
+        .map(|conn| conn.with_limits(LIMITS))
+        .map_err(|e| connect_error(&broker.addr(), e))
 }
 
 /// Connects and logs in, with no time limit of its own (for cleaning up).
-async fn open(broker: &RedisBroker) -> Result<Conn, PingError> {
-    let addr = broker.addr();
-    let mut conn = Conn::connect(&broker.host, broker.port)
-        .await
-        .map_err(|e| connect_error(&addr, &e))?;
-    for (command, args) in login(broker) {
-        let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-        let reply = conn
-            .call(&args)
-            .await
-            .map_err(|e| io_error(&addr, command, e))?;
-        expect_ok(&addr, command, reply)?;
+async fn open(broker: &RedisBroker) -> Option<RespConnection> {
+    let mut conn = connect(broker).await.ok()?;
+    if let Some(password) = &broker.password {
+        conn.auth(broker.username.as_deref(), password).await.ok()?;
     }
-    Ok(conn)
+    conn.select(broker.db).await.ok()?;
+    Some(conn)
 }
 
 // === impl Cleanup ===
@@ -59,7 +53,7 @@ pub(super) struct Cleanup {
 
 impl Cleanup {
     /// Cleans up on the ping's own connection (best effort, bounded).
-    pub(super) async fn run(&mut self, conn: &mut Conn) {
+    pub(super) async fn run(&mut self, conn: &mut RespConnection) {
         if let Some(oid) = self.oid.take() {
             let _ = tokio::time::timeout(CLEANUP_BUDGET, remove(conn, &self.names, &oid)).await;
         }
@@ -91,21 +85,21 @@ impl Drop for Cleanup {
 }
 
 async fn remove_fresh(broker: RedisBroker, names: Names, oid: String) {
-    if let Ok(mut conn) = open(&broker).await {
+    if let Some(mut conn) = open(&broker).await {
         remove(&mut conn, &names, &oid).await;
     }
 }
 
 /// What kombu does when a reply queue is deleted: unbind it and drop its lists.
-async fn remove(conn: &mut Conn, names: &Names, oid: &str) {
+async fn remove(conn: &mut RespConnection, names: &Names, oid: &str) {
     let binding = names.binding(oid);
     for set in [names.binding_table(), names.binding_permanent()] {
         let _ = conn
-            .call(&[b"SREM", set.as_bytes(), binding.as_bytes()])
+            .command(&[b"SREM", set.as_bytes(), binding.as_bytes()])
             .await;
     }
     let lists = names.reply_lists(oid);
     let mut args: Vec<&[u8]> = vec![b"DEL"];
     args.extend(lists.iter().map(|l| l.as_bytes()));
-    let _ = conn.call(&args).await;
+    let _ = conn.command(&args).await;
 }

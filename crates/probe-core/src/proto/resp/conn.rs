@@ -131,6 +131,14 @@ impl RespConnection {
         })
     }
 
+    /// The same connection parsing replies within `limits` instead of the defaults
+    /// derived from `max_reply` (for tighter bounds on elements and nesting). The cap on
+    /// one reply's total size stays `max_reply`.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// `host:port` of the server.
     pub fn addr(&self) -> &str {
         &self.addr
