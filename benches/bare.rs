@@ -8,8 +8,8 @@
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{ExitCode, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -82,20 +82,33 @@ pub fn child_main() -> ExitCode {
     })
 }
 
-/// Starts this executable again as the bare server, on the server CPU when `pin`.
-pub fn spawn(pin: bool) -> Result<Running, StartError> {
-    let exe = std::env::current_exe().map_err(|source| StartError::Spawn {
+/// This executable, to be started again with [`CHILD_ARG`].
+pub fn exe() -> Result<PathBuf, StartError> {
+    std::env::current_exe().map_err(|source| StartError::Spawn {
         program: "the bench executable".into(),
         source,
-    })?;
-    let mut child = process::command(Path::new(&exe), SERVER_CPU, pin)
-        .arg(CHILD_ARG)
+    })
+}
+
+/// Starts this executable again as the bare server, on the server CPU when `pin`.
+pub fn spawn(pin: bool) -> Result<Running, StartError> {
+    let mut cmd = process::command(&exe()?, SERVER_CPU, pin);
+    cmd.arg(CHILD_ARG);
+    start(cmd, Duration::from_secs(5))
+}
+
+/// Starts `cmd`, which runs [`exe`] with [`CHILD_ARG`] (perhaps under a wrapper such as
+/// `taskset` or `valgrind`), reads the port it prints and waits up to `wait` for it to
+/// listen.
+pub fn start(mut cmd: Command, wait: Duration) -> Result<Running, StartError> {
+    let program = format!("{cmd:?}");
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::null())
         .spawn()
         .map_err(|source| StartError::Spawn {
-            program: exe.display().to_string(),
+            program: program.clone(),
             source,
         })?;
     let stdout = child.stdout.take().expect("stdout is piped");
@@ -106,10 +119,10 @@ pub fn spawn(pin: bool) -> Result<Running, StartError> {
         let _ = tx.send(line);
     });
     let port: u16 = rx
-        .recv_timeout(Duration::from_secs(10))
+        .recv_timeout(wait)
         .ok()
         .and_then(|l| l.trim().parse().ok())
         .unwrap_or(0);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    Running::new("bare hyper server", child, addr).wait_listening(Duration::from_secs(5), None)
+    Running::new("bare hyper server", child, addr).wait_listening(wait, None)
 }
