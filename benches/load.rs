@@ -10,7 +10,10 @@
 //! `http` checks against counting upstreams (`cache = "1s"`), and the bare hyper server.
 //! Then, with `wrk` pinned to CPU 1 (or the built-in generator when `wrk` is missing), it
 //! measures `/livez` against the bare server and `/readyz` against the bare server in
-//! interleaved rounds (A B A B ...), and prints requests/s, p99 and the median ratio.
+//! interleaved rounds (A B A B ...), and prints requests/s, p99 and the median ratio. It
+//! also reads each server's CPU time (`/proc/PID/task/*/schedstat`) around every run: CPU
+//! time per request does not depend on the share of the CPU a server got, so its ratio
+//! (bare / probe) moves much less than requests/s when other work shares the machine.
 //!
 //! Settings (environment): `PROBE_BIN` (default `target/release/probe`),
 //! `PROBE_BENCH_ROUNDS` (5), `PROBE_BENCH_SECONDS` (3), `PROBE_BENCH_CONNECTIONS` (32),
@@ -253,8 +256,8 @@ fn bench() -> Result<(), Error> {
     let readyz_secs = readyz_started.elapsed().as_secs_f64();
     let hits = upstreams.iter().map(Upstream::hits).sum::<u64>() - hits_before;
 
-    println!("\n| endpoint | probe req/s | bare req/s | ratio (median) | probe p99 | bare p99 | probe CPU us/req | bare CPU us/req |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("\n| endpoint | probe req/s | bare req/s | ratio (median) | probe p99 | bare p99 | probe CPU us/req | bare CPU us/req | CPU ratio (median) |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for sum in &summaries {
         println!("{sum}");
     }
@@ -284,6 +287,7 @@ struct Summary {
     b_p99: f64,
     a_cpu: f64,
     b_cpu: f64,
+    cpu_ratio: f64,
 }
 
 impl Summary {
@@ -300,6 +304,13 @@ impl Summary {
             b_p99: of(b, |s| s.load.p99.as_secs_f64()),
             a_cpu: of(a, |s| s.cpu_per_request.as_secs_f64() * 1e6),
             b_cpu: of(b, |s| s.cpu_per_request.as_secs_f64() * 1e6),
+            cpu_ratio: median(
+                &a.iter()
+                    .zip(b)
+                    .map(|(x, y)| y.cpu_per_request.as_secs_f64() / x.cpu_per_request.as_secs_f64())
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or(0.0),
         }
     }
 }
@@ -308,7 +319,7 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "| {} | {:.0} | {:.0} | {:.3} | {} | {} | {:.2} | {:.2} |",
+            "| {} | {:.0} | {:.0} | {:.3} | {} | {} | {:.2} | {:.2} | {:.3} |",
             self.label,
             self.a_rps,
             self.b_rps,
@@ -317,6 +328,7 @@ impl std::fmt::Display for Summary {
             micros(Duration::from_secs_f64(self.b_p99)),
             self.a_cpu,
             self.b_cpu,
+            self.cpu_ratio,
         )
     }
 }
