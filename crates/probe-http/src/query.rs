@@ -9,10 +9,16 @@ pub struct Query<'a>(pub &'a str);
 impl<'a> Query<'a> {
     /// The decoded `(name, value)` pairs, in order; `?verbose` gives `("verbose", "")`.
     pub fn pairs(self) -> impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)> {
-        self.0.split('&').filter(|p| !p.is_empty()).map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
+        // Most probes carry no query: skip setting up the search for `&` at all.
+        let query = Some(self.0).filter(|q| !q.is_empty());
+        query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (decode(k), decode(v))
+            })
     }
 
     /// Whether the parameter `name` is present (with or without a value).

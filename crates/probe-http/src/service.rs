@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -118,8 +119,18 @@ impl ProbeService {
     /// [`ClientAddr`] extension to let loopback clients see details (and, with a client
     /// allow-list, to be allowed at all).
     pub async fn respond<B>(&self, req: Request<B>) -> Response {
+        let client = req.extensions().get::<ClientAddr>().map(|c| c.0);
+        self.respond_from(req, client).await
+    }
+
+    /// [`respond`](Self::respond) to a request from `client`. The server calls this with
+    /// the peer it accepted, sparing every request an extension map to build and search.
+    pub(crate) async fn respond_from<B>(
+        &self,
+        req: Request<B>,
+        client: Option<SocketAddr>,
+    ) -> Response {
         let (parts, _body) = req.into_parts();
-        let client = parts.extensions.get::<ClientAddr>().map(|c| c.0);
         if let Some(clients) = &self.0.clients {
             if !clients.allows(client) {
                 tracing::debug!(client = ?client, "client not in the allow-list");
