@@ -66,6 +66,22 @@ impl Dialect for Kubernetes {
             "startupz" => Probe::Startup,
             _ => return None,
         };
+        // The hot path: a plain liveness probe with no liveness checks always passes (no
+        // condition applies to liveness), so it is answered without an evaluation.
+        if probe == Probe::Liveness
+            && check.is_none()
+            && req.query.0.is_empty()
+            && (req.parts.method == Method::GET || req.parts.method == Method::HEAD)
+            && self.health.is_empty(Probe::Liveness)
+            && !wants_json(&req)
+        {
+            return Some(Box::pin(std::future::ready(answer(
+                &req.parts.method,
+                StatusCode::OK,
+                TEXT,
+                "ok",
+            ))));
+        }
         Some(Box::pin(async move {
             let method = &req.parts.method;
             if method != Method::GET && method != Method::HEAD {

@@ -1,9 +1,7 @@
 //! Building responses: the body type and the headers every probe answer carries.
 
 use bytes::Bytes;
-use http::header::{
-    HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
-};
+use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Method, StatusCode};
 use http_body_util::Full;
 
@@ -30,7 +28,6 @@ pub fn answer(
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, content_type);
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if method == Method::HEAD {
         h.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
     } else {

@@ -355,3 +355,31 @@ async fn serve(svc: ProbeService) -> Running {
         task,
     }
 }
+
+#[tokio::test]
+async fn liveness_without_checks_answers_every_form() {
+    let svc = ProbeService::builder()
+        .dialect(Kubernetes::new(Health::builder().build().unwrap()))
+        .build();
+    let plain = ask(&svc, Method::GET, "/livez", &[], REMOTE).await;
+    assert_eq!((plain.status, plain.body.as_str()), (StatusCode::OK, "ok"));
+    assert_eq!(plain.headers["cache-control"], "no-store");
+    let verbose = ask(&svc, Method::GET, "/livez?verbose", &[], REMOTE).await;
+    assert_eq!(verbose.body, "livez check passed\n");
+    let json = ask(
+        &svc,
+        Method::GET,
+        "/livez",
+        &[("accept", "application/health+json")],
+        REMOTE,
+    )
+    .await;
+    assert_eq!(json.headers["content-type"], "application/health+json");
+    assert!(
+        json.body.starts_with("{\"status\":\"pass\""),
+        "{}",
+        json.body
+    );
+    let post = ask(&svc, Method::POST, "/livez", &[], REMOTE).await;
+    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+}
