@@ -295,12 +295,19 @@ pub fn base64(input: &[u8]) -> String {
     out
 }
 
+/// `s` with `%XX` escapes decoded, invalid UTF-8 replaced.
 pub(crate) fn percent_decode(s: &str) -> String {
+    String::from_utf8_lossy(&percent_decode_bytes(s)).into_owned()
+}
+
+/// The bytes `s` stands for once its `%XX` escapes are decoded; a `%` not followed by two
+/// hex digits stands for itself.
+pub(crate) fn percent_decode_bytes(s: &str) -> Vec<u8> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
+        if bytes[i] == b'%' {
             if let Some(b) = s
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
@@ -313,7 +320,7 @@ pub(crate) fn percent_decode(s: &str) -> String {
         out.push(bytes[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 impl fmt::Display for Target {

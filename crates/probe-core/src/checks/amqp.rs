@@ -3,7 +3,6 @@
 
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::endpoint::{Endpoint, UrlError};
 use crate::http_client::io_reason;
@@ -41,11 +40,9 @@ impl AmqpCheck {
     async fn run(&self) -> Outcome {
         let e = &self.endpoint;
         let addr = e.addr();
-        let mut stream = match TcpStream::connect((e.host(), e.port())).await {
+        let mut stream = match e.connect().await {
             Ok(s) => s,
-            Err(err) => {
-                return Outcome::fail(format!("cannot connect to {addr}: {}", io_reason(&err)))
-            }
+            Err(message) => return Outcome::fail(message),
         };
         if let Err(err) = stream.write_all(&PROTOCOL_HEADER).await {
             return Outcome::fail(format!(

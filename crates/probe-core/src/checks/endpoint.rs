@@ -233,25 +233,24 @@ fn split_host_port(hostport: &str) -> Result<(String, Option<u16>), String> {
     Ok((host.to_owned(), port))
 }
 
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
+impl Endpoint {
+    /// A fresh TCP connection to the endpoint; the error is the check's failure message,
+    /// `cannot connect to host:port: <reason>`.
+    pub(crate) async fn connect(&self) -> Result<tokio::net::TcpStream, String> {
+        tokio::net::TcpStream::connect((self.host(), self.port()))
+            .await
+            .map_err(|err| {
+                format!(
+                    "cannot connect to {}: {}",
+                    self.addr(),
+                    crate::http_client::io_reason(&err)
+                )
+            })
     }
-    String::from_utf8(out).ok()
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    String::from_utf8(crate::http_client::percent_decode_bytes(s)).ok()
 }
 
 #[cfg(test)]

@@ -55,11 +55,9 @@ impl MysqlPing {
     async fn run(&self) -> Outcome {
         let e = &self.endpoint;
         let addr = e.addr();
-        let mut stream = match TcpStream::connect((e.host(), e.port())).await {
+        let mut stream = match e.connect().await {
             Ok(s) => s,
-            Err(err) => {
-                return Outcome::fail(format!("cannot connect to {addr}: {}", io_reason(&err)))
-            }
+            Err(message) => return Outcome::fail(message),
         };
         let mut buf = Vec::with_capacity(256);
         let greeting = match read_one(&mut stream, &mut buf).await {
