@@ -4,7 +4,8 @@
 //! `/connectors/{name}/status`, `/connectors/{name}`, `/health`) from a [`Scenario`],
 //! and can misbehave the ways real workers and proxies do: an old worker that ignores
 //! `expand`, a hang, an error object, a body that is not JSON, a connector deleted between
-//! two calls, basic authentication. It counts the requests it receives.
+//! two calls, basic authentication, HTTPS with a test CA. It counts the requests it
+//! receives.
 //!
 //! ```
 //! use probe_testkit::connect::{scenarios, FakeConnect};
@@ -18,6 +19,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,6 +32,10 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
+use self::encoding::{base64, percent_decode};
+use crate::tls::TlsServer;
+
+mod encoding;
 pub mod scenarios;
 
 /// What the fake Connect knows and how it behaves.
@@ -46,6 +52,7 @@ pub struct Scenario {
     basic_auth: Option<(String, String)>,
     health: Option<(u16, String)>,
     prefix: String,
+    tls: Option<TlsServer>,
 }
 
 /// Which requests a hanging fake Connect never answers.
@@ -137,6 +144,13 @@ impl Scenario {
         self
     }
 
+    /// Serves HTTPS with a certificate for `127.0.0.1`, `::1` and `localhost` from a fresh
+    /// test CA ([`FakeConnect::ca_file`]).
+    pub fn tls(mut self) -> Self {
+        self.tls = Some(TlsServer::localhost());
+        self
+    }
+
     /// Answers `GET /health` (Kafka 3.9+) with this status and body; without it the fake
     /// answers 404 like older workers.
     pub fn health(mut self, status: u16, body: &str) -> Self {
@@ -151,6 +165,7 @@ pub struct FakeConnect {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
     open: Arc<AtomicUsize>,
+    tls: Option<TlsServer>,
     task: JoinHandle<()>,
 }
 
@@ -161,19 +176,27 @@ impl FakeConnect {
         let addr = listener.local_addr()?;
         let log = Arc::new(Mutex::new(Vec::new()));
         let open = Arc::new(AtomicUsize::new(0));
+        let tls = scenario.tls.clone();
         let scenario = Arc::new(scenario);
         let task = tokio::spawn(accept_loop(listener, scenario, log.clone(), open.clone()));
         Ok(FakeConnect {
             addr,
             log,
             open,
+            tls,
             task,
         })
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://…` for a [`Scenario::tls`].
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The PEM file of the CA that signed its certificate, for a [`Scenario::tls`].
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.tls.as_ref().map(|t| t.ca_file())
     }
 
     /// The address it listens on.
@@ -245,11 +268,19 @@ async fn accept_loop(
         let guard = OpenGuard::new(&open);
         connections.spawn(async move {
             let _guard = guard;
-            crate::http1::serve_connection(stream, move |req| {
+            let tls = scenario.tls.clone();
+            let handler = move |req| {
                 let (scenario, log) = (scenario.clone(), log.clone());
                 async move { answer(&scenario, &log, req).await }
-            })
-            .await;
+            };
+            match tls {
+                None => crate::http1::serve_connection(stream, handler).await,
+                Some(server) => {
+                    if let Ok(stream) = server.accept(stream).await {
+                        crate::http1::serve_connection(stream, handler).await;
+                    }
+                }
+            }
         });
     }
 }
@@ -379,47 +410,4 @@ fn respond(code: u16, content_type: &'static str, body: String) -> Response<Full
     resp.headers_mut()
         .insert(CONTENT_TYPE, http::HeaderValue::from_static(content_type));
     resp
-}
-
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = s
-            .get(i + 1..i + 3)
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

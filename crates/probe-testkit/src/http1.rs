@@ -7,22 +7,33 @@ use std::future::Future;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response};
 use http_body_util::{BodyExt, Full};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The largest request head accepted; a longer one closes the connection.
 const MAX_HEAD: usize = 64 * 1024;
 
-/// Serves requests on `stream` until the client closes it (or sends something that is not
-/// HTTP/1.1), answering each with `handler`. Request bodies are read and dropped.
-pub async fn serve_connection<F, Fut>(mut stream: TcpStream, mut handler: F)
+/// What a server that speaks only plain HTTP answers to bytes that are not a request, such
+/// as a TLS handshake, before it closes the connection (as nginx and most servers do).
+const BAD_REQUEST: &[u8] =
+    b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
+/// Serves requests on `stream` (plain TCP, or TLS from [`crate::tls`]) until the client
+/// closes it, answering each with `handler`. Request bodies are read and dropped. Bytes
+/// that cannot start a request (a TLS handshake sent to a plain port) get `400 Bad
+/// Request` and the connection is closed.
+pub async fn serve_connection<S, F, Fut>(mut stream: S, mut handler: F)
 where
+    S: AsyncRead + AsyncWrite + Unpin,
     F: FnMut(Request<()>) -> Fut,
     Fut: Future<Output = Response<Full<Bytes>>>,
 {
     let mut buf = Vec::with_capacity(1024);
     loop {
         let Some(end) = read_head(&mut stream, &mut buf).await else {
+            if buf.first().is_some_and(|b| !b.is_ascii_uppercase()) {
+                let _ = stream.write_all(BAD_REQUEST).await;
+                let _ = stream.shutdown().await;
+            }
             return;
         };
         let Some((req, body_len)) = parse_head(&buf[..end]) else {
@@ -85,12 +96,14 @@ where
 }
 
 /// Reads until `buf` holds a whole head; returns its length (with the blank line).
-async fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<usize> {
+/// `None` when the client closes first, the head is too long, or the bytes cannot be one
+/// (a request starts with an upper-case method name).
+async fn read_head<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> Option<usize> {
     loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             return Some(i + 4);
         }
-        if buf.len() > MAX_HEAD {
+        if buf.len() > MAX_HEAD || buf.first().is_some_and(|b| !b.is_ascii_uppercase()) {
             return None;
         }
         let mut chunk = [0u8; 4096];
@@ -131,7 +144,11 @@ fn parse_head(head: &[u8]) -> Option<(Request<()>, usize)> {
 }
 
 /// Drops `len` body bytes, some of which may already be in `buf`.
-async fn skip_body(stream: &mut TcpStream, buf: &mut Vec<u8>, mut len: usize) -> bool {
+async fn skip_body<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+    mut len: usize,
+) -> bool {
     let buffered = len.min(buf.len());
     buf.drain(..buffered);
     len -= buffered;

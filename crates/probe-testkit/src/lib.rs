@@ -1,8 +1,10 @@
 //! Test support for the probe workspace: loopback servers that stand in for systems the
 //! tests cannot run, built from their documented wire formats. Every server binds
-//! `127.0.0.1:0` and stops when its handle is dropped.
+//! `127.0.0.1:0` and stops when its handle is dropped. The HTTP ones can serve HTTPS with
+//! a certificate authority made at test time ([`tls`]).
 
 pub mod connect;
 pub mod http1;
 pub mod kafka;
+pub mod tls;
 pub mod upstream;

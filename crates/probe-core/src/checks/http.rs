@@ -1,10 +1,12 @@
 //! `http`: a dependency is up when a GET answers 200–399, as the kubelet judges.
 
-use crate::http_client::{self, redact, Target, DEFAULT_MAX_BODY};
+use crate::http_client::{self, redact, Target, TlsConfig, DEFAULT_MAX_BODY};
 use crate::{BoxFuture, Check, Outcome, Scope};
 
 /// GETs a URL; passes on a status from 200 to 399 (redirects are not followed, as for
 /// the kubelet). The body is read but bounded, so a huge answer cannot exhaust memory.
+/// An `https://` URL is verified against the system's certificate store, plus a CA file
+/// when one is given ([`HttpCheck::tls`]); a certificate that does not verify fails the check.
 ///
 /// ```
 /// use probe_core::checks::HttpCheck;
@@ -18,14 +20,21 @@ pub struct HttpCheck {
 }
 
 impl HttpCheck {
-    /// A check of `url` (`http://`; credentials in the URL become basic authentication and
-    /// never appear in messages).
+    /// A check of `url` (`http://` or `https://`; credentials in the URL become basic
+    /// authentication and never appear in messages).
     pub fn new(url: &str) -> Result<Self, http_client::HttpError> {
         Ok(HttpCheck {
             target: Target::parse(url)?,
             shown: redact(url),
             max_body: DEFAULT_MAX_BODY,
         })
+    }
+
+    /// The same check trusting what `tls` trusts for an `https://` URL (built once, shared
+    /// by every run).
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.target = self.target.with_tls(tls);
+        self
     }
 
     /// The same check reading at most `bytes` of the body.

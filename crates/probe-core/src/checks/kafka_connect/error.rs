@@ -8,7 +8,7 @@ use crate::proto::connect_rest::AnswerError;
 /// Why a Kafka Connect check could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectConfigError {
-    /// The URL does not parse or is not `http://`.
+    /// The URL does not parse or is neither `http://` nor `https://`.
     #[error("kafka connect url: {0}")]
     Url(#[from] HttpError),
     /// The URL has a query or a fragment; only a path prefix is allowed.

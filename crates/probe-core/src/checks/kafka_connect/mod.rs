@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::timeout;
 
 use crate::evaluators::connect::{ConnectRules, ConnectorStatus, Traces, Verdict};
-use crate::http_client::{self, redact, Target};
+use crate::http_client::{self, redact, Target, TlsConfig};
 use crate::proto::connect_rest::{self, ListAnswer, WorkerHealth};
 use crate::{BoxFuture, Check, Outcome, Scope};
 
@@ -28,7 +28,8 @@ pub const DEFAULT_CONNECT_MAX_BODY: usize = 8 * 1024 * 1024;
 /// otherwise `GET /connectors/{name}/status` per connector, skipping connectors deleted
 /// in between. When no connector was judged, `GET /connectors/{first}` shows whether
 /// Connect still reaches its Kafka cluster. Every request has its own timeout and a
-/// bounded body, over a fresh connection.
+/// bounded body, over a fresh connection; over `https://`, the TLS configuration is built
+/// once and shared by all of them.
 ///
 /// ```
 /// use std::time::Duration;
@@ -57,8 +58,10 @@ pub struct KafkaConnectCheck {
 // === impl KafkaConnectCheck ===
 
 impl KafkaConnectCheck {
-    /// A check of the worker at `url` (`http://host:port`, optionally with a path prefix;
-    /// credentials in the URL become basic authentication and never appear in messages).
+    /// A check of the worker at `url` (`http://host:port` or `https://host:port`, optionally
+    /// with a path prefix; credentials in the URL become basic authentication and never
+    /// appear in messages). An `https://` worker is verified against the system's
+    /// certificate store until [`KafkaConnectCheck::tls`] says otherwise.
     pub fn new(url: &str, rules: ConnectRules) -> Result<Self, ConnectConfigError> {
         let target = Target::parse(url)?;
         let path = target.path();
@@ -91,6 +94,13 @@ impl KafkaConnectCheck {
         self.target = self.target.with_basic_auth(user, password);
         self.authenticated = true;
         Ok(self)
+    }
+
+    /// The same check trusting what `tls` trusts for an `https://` worker, such as the
+    /// system's store plus an internal CA ([`TlsConfig::new`]).
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.target = self.target.with_tls(tls);
+        self
     }
 
     /// The same check allowing `timeout` for each request to Connect.
@@ -381,10 +391,18 @@ mod tests {
             KafkaConnectCheck::new("http://h:8083/?x=1", ConnectRules::default()),
             Err(ConnectConfigError::Query(_))
         ));
-        let err = KafkaConnectCheck::new("https://h:8083", ConnectRules::default()).unwrap_err();
+        let err = KafkaConnectCheck::new("ftp://h:8083", ConnectRules::default()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "kafka connect url: unsupported scheme `https` (only http)"
+            "kafka connect url: unsupported scheme `ftp` (only http and https)"
         );
+        #[cfg(feature = "tls")]
+        {
+            let check =
+                KafkaConnectCheck::new("https://u:secret@h/connect/", ConnectRules::default())
+                    .unwrap();
+            assert_eq!(check.url(), "https://u:***@h/connect");
+            assert_eq!(check.base_path, "/connect");
+        }
     }
 }

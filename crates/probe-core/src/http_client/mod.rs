@@ -1,10 +1,11 @@
 //! A small HTTP/1.1 client on hyper: one GET per connection, a bounded body, plain errors.
 //!
-//! Used by the `http` check and the Kafka Connect check, and by `probe check`. Callers
-//! bound the time with `tokio::time::timeout`; everything here is cancel-safe.
+//! Used by the `http` check and the Kafka Connect check, and by `probe check`. Speaks
+//! `http://` and, with the cargo feature `tls` (on by default), `https://` (see
+//! [`TlsConfig`] for what is trusted). Callers bound the time with `tokio::time::timeout`;
+//! everything here is cancel-safe.
 
 use std::fmt;
-use std::io;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, AUTHORIZATION, HOST, USER_AGENT};
@@ -12,6 +13,13 @@ use http::{Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+
+mod text;
+mod tls;
+
+pub use self::text::{base64, io_reason, redact};
+pub(crate) use self::text::{percent_decode, percent_decode_bytes};
+pub use self::tls::{TlsConfig, TlsConfigError, TlsOptions};
 
 /// The default cap on a response body read by a check: 64 KiB.
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
@@ -22,15 +30,27 @@ pub enum HttpError {
     /// The URL does not parse, or has no host.
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
-    /// Only `http://` is spoken here.
-    #[error("unsupported scheme `{0}` (only http)")]
+    /// Only `http://` and `https://` are spoken here.
+    #[error("unsupported scheme `{0}` (only http and https)")]
     UnsupportedScheme(String),
+    /// An `https://` URL, and this build has no TLS (cargo feature `tls`).
+    #[error("https needs TLS, which this build leaves out (probe-core feature `tls`)")]
+    TlsUnavailable,
     /// The TCP connection failed.
     #[error("cannot connect to {addr}: {reason}")]
     Connect {
         /// `host:port`.
         addr: String,
         /// A plain reason: connection refused, host not found, ...
+        reason: String,
+    },
+    /// The TLS handshake failed: an untrusted or mismatched certificate, a server that
+    /// does not speak TLS...
+    #[error("TLS handshake with {addr} failed: {reason}")]
+    Tls {
+        /// `host:port`.
+        addr: String,
+        /// What went wrong, in rustls's words.
         reason: String,
     },
     /// The server broke the HTTP exchange.
@@ -62,28 +82,43 @@ pub struct Response {
     pub body: Bytes,
 }
 
-/// A parsed `http://` target, ready to GET.
+/// A parsed `http://` or `https://` target, ready to GET.
+///
+/// ```
+/// use probe_core::http_client::Target;
+///
+/// let t = Target::parse("https://admin:secret@connect.internal/connect").unwrap();
+/// assert_eq!(t.addr(), "connect.internal:443");
+/// assert_eq!(t.to_string(), "https://connect.internal:443/connect");
+/// assert!(t.is_https());
+/// ```
 #[derive(Clone, Debug)]
 pub struct Target {
+    https: bool,
     host: String,
     port: u16,
     authority: HeaderValue,
     path: Uri,
     basic: Option<HeaderValue>,
+    /// For `https://`: what to trust (the system's store unless replaced).
+    tls: Option<TlsConfig>,
 }
 
 impl Target {
-    /// Parses an absolute `http://[user:pass@]host[:port]/path?query` URL. Credentials in
-    /// the URL become HTTP basic authentication.
+    /// Parses an absolute `http(s)://[user:pass@]host[:port]/path?query` URL. Credentials in
+    /// the URL become HTTP basic authentication. An `https://` target trusts the system's
+    /// certificate store ([`TlsConfig::system`]) until [`Target::with_tls`] says otherwise.
     pub fn parse(url: &str) -> Result<Self, HttpError> {
         let uri: Uri = url
             .parse()
             .map_err(|_| HttpError::InvalidUrl(redact(url)))?;
-        match uri.scheme_str() {
-            Some("http") => {}
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") if cfg!(feature = "tls") => true,
+            Some("https") => return Err(HttpError::TlsUnavailable),
             Some(other) => return Err(HttpError::UnsupportedScheme(other.to_owned())),
             None => return Err(HttpError::InvalidUrl(redact(url))),
-        }
+        };
         let auth = uri
             .authority()
             .ok_or_else(|| HttpError::InvalidUrl(redact(url)))?;
@@ -95,7 +130,11 @@ impl Target {
         if host.is_empty() {
             return Err(HttpError::InvalidUrl(redact(url)));
         }
-        let port = auth.port_u16().unwrap_or(80);
+        #[cfg(feature = "tls")]
+        if https && tls::server_name(&host).is_none() {
+            return Err(HttpError::InvalidUrl(redact(url)));
+        }
+        let port = auth.port_u16().unwrap_or(if https { 443 } else { 80 });
         let host_port = auth.as_str().rsplit('@').next().unwrap_or(auth.as_str());
         let authority =
             HeaderValue::from_str(host_port).map_err(|_| HttpError::InvalidUrl(redact(url)))?;
@@ -110,13 +149,36 @@ impl Target {
         let path = path
             .parse()
             .map_err(|_| HttpError::InvalidUrl(redact(url)))?;
+        let tls = if https {
+            let system = TlsConfig::system().map_err(|e| HttpError::Tls {
+                addr: format!("{host}:{port}"),
+                reason: e.to_string(),
+            })?;
+            Some(system)
+        } else {
+            None
+        };
         Ok(Target {
+            https,
             host,
             port,
             authority,
             path,
             basic,
+            tls,
         })
+    }
+
+    /// The same target trusting what `tls` trusts when it is `https://` (an `http://`
+    /// target keeps it unused). Build `tls` once and share it: it is an `Arc`.
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Whether this target is `https://`.
+    pub fn is_https(&self) -> bool {
+        self.https
     }
 
     /// The same target with HTTP basic authentication.
@@ -152,7 +214,8 @@ impl Target {
     }
 }
 
-/// GETs `target` over a fresh connection and reads at most `max_body` bytes of the body.
+/// GETs `target` over a fresh connection (with a TLS handshake for `https://`) and reads
+/// at most `max_body` bytes of the body.
 pub async fn get(target: &Target, max_body: usize) -> Result<Response, HttpError> {
     let addr = target.addr();
     let stream = TcpStream::connect((target.host.as_str(), target.port))
@@ -162,7 +225,36 @@ pub async fn get(target: &Target, max_body: usize) -> Result<Response, HttpError
             reason: io_reason(&e),
         })?;
     let _ = stream.set_nodelay(true);
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    if !target.https {
+        return exchange(TokioIo::new(stream), target, max_body, addr).await;
+    }
+    #[cfg(feature = "tls")]
+    {
+        let config = match &target.tls {
+            Some(config) => config.clone(),
+            None => TlsConfig::system().map_err(|e| HttpError::Tls {
+                addr: addr.clone(),
+                reason: e.to_string(),
+            })?,
+        };
+        let stream = tls::handshake(&config, &target.host, &addr, stream).await?;
+        exchange(TokioIo::new(stream), target, max_body, addr).await
+    }
+    #[cfg(not(feature = "tls"))]
+    Err(HttpError::TlsUnavailable)
+}
+
+/// One request and its bounded answer over an established connection.
+async fn exchange<S>(
+    io: S,
+    target: &Target,
+    max_body: usize,
+    addr: String,
+) -> Result<Response, HttpError>
+where
+    S: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
         .await
         .map_err(|e| HttpError::Protocol {
             addr: addr.clone(),
@@ -212,47 +304,6 @@ pub async fn get(target: &Target, max_body: usize) -> Result<Response, HttpError
     result
 }
 
-/// `url` with any password replaced by `***`, safe for messages and logs.
-pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end..];
-    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..auth_end].rfind('@') {
-        Some(at) => {
-            let userinfo = &rest[..at];
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            let masked = if userinfo.contains(':') {
-                format!("{user}:***")
-            } else {
-                "***".to_owned()
-            };
-            format!("{}{masked}{}", &url[..scheme_end], &rest[at..])
-        }
-        None => url.to_owned(),
-    }
-}
-
-/// A plain reason for an I/O error, without "(os error N)".
-pub fn io_reason(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        io::ErrorKind::ConnectionReset => "connection reset".into(),
-        io::ErrorKind::ConnectionAborted => "connection aborted".into(),
-        io::ErrorKind::TimedOut => "timed out".into(),
-        io::ErrorKind::UnexpectedEof => "connection closed".into(),
-        io::ErrorKind::AddrNotAvailable => "address not available".into(),
-        _ => {
-            let s = e.to_string();
-            match s.find(" (os error") {
-                Some(i) => s[..i].to_lowercase(),
-                None => s,
-            }
-        }
-    }
-}
-
 fn hyper_reason(e: &hyper::Error) -> String {
     if e.is_incomplete_message() {
         "connection closed before a complete response".into()
@@ -273,90 +324,16 @@ fn basic_auth(user: &str, password: &str) -> HeaderValue {
     v
 }
 
-/// Standard base64 with padding.
-pub fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// `s` with `%XX` escapes decoded, invalid UTF-8 replaced.
-pub(crate) fn percent_decode(s: &str) -> String {
-    String::from_utf8_lossy(&percent_decode_bytes(s)).into_owned()
-}
-
-/// The bytes `s` stands for once its `%XX` escapes are decoded; a `%` not followed by two
-/// hex digits stands for itself.
-pub(crate) fn percent_decode_bytes(s: &str) -> Vec<u8> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
-}
-
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}{}", self.addr(), self.path())
+        let scheme = if self.https { "https" } else { "http" };
+        write!(f, "{scheme}://{}{}", self.addr(), self.path())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_never_survive_redaction() {
-        assert_eq!(
-            redact("http://u:s3cret@h:1/p?q=1"),
-            "http://u:***@h:1/p?q=1"
-        );
-        assert_eq!(redact("redis://:s3cret@h:6379/0"), "redis://:***@h:6379/0");
-        assert_eq!(redact("http://token@h/"), "http://***@h/");
-        assert_eq!(redact("http://h/a@b"), "http://h/a@b");
-        assert_eq!(redact("not a url"), "not a url");
-    }
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(i.as_bytes()), o);
-        }
-    }
 
     #[test]
     fn targets_parse_credentials_into_basic_auth() {
@@ -368,7 +345,7 @@ mod tests {
             format!("Basic {}", base64(b"user:p@ss"))
         );
         assert!(matches!(
-            Target::parse("https://h/"),
+            Target::parse("ftp://h/"),
             Err(HttpError::UnsupportedScheme(_))
         ));
         assert!(matches!(
@@ -376,5 +353,35 @@ mod tests {
             Err(HttpError::InvalidUrl(_)) | Err(HttpError::UnsupportedScheme(_))
         ));
         assert_eq!(Target::parse("http://[::1]:9/").unwrap().addr(), "[::1]:9");
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn https_targets_default_to_port_443_and_the_system_store() {
+        let t = Target::parse("https://u:pw@h/x").unwrap();
+        assert!(t.is_https());
+        assert_eq!(t.addr(), "h:443");
+        assert_eq!(t.to_string(), "https://h:443/x");
+        assert!(t.tls.is_some());
+        assert_eq!(
+            Target::parse("https://[::1]:8443/").unwrap().addr(),
+            "[::1]:8443"
+        );
+        assert!(!Target::parse("http://h/").unwrap().is_https());
+        // A host that cannot be a certificate name is refused before any connection.
+        assert!(matches!(
+            Target::parse("https://bad_host!/"),
+            Err(HttpError::InvalidUrl(_))
+        ));
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn https_is_refused_plainly_without_tls() {
+        let err = Target::parse("https://h/").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "https needs TLS, which this build leaves out (probe-core feature `tls`)"
+        );
     }
 }
