@@ -1,6 +1,6 @@
 //! A loopback HTTP upstream for tests and benchmarks: answers a fixed status and counts
-//! its hits (over plain HTTP, or HTTPS with a test CA), or accepts connections and never
-//! answers.
+//! its hits (over plain HTTP, or HTTPS with a test CA), redirects elsewhere, or accepts
+//! connections and never answers.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -31,21 +31,26 @@ impl Upstream {
 
     /// Answers `status` to every request and counts them.
     pub async fn status(status: u16) -> Upstream {
-        Upstream::serve(status, None).await
+        Upstream::serve(status, None, None).await
+    }
+
+    /// Answers `302 Found` with `Location: <location>` to every request and counts them.
+    pub async fn redirecting(location: &str) -> Upstream {
+        Upstream::serve(302, None, Some(location.to_owned())).await
     }
 
     /// Answers `status` over HTTPS, with a certificate for `127.0.0.1`, `::1` and
     /// `localhost` from a fresh test CA ([`Upstream::ca_file`]).
     pub async fn tls(status: u16) -> Upstream {
-        Upstream::serve(status, Some(TlsServer::localhost())).await
+        Upstream::serve(status, Some(TlsServer::localhost()), None).await
     }
 
     /// Answers `status` over HTTPS with `server`'s certificate (another name, another CA).
     pub async fn tls_with(status: u16, server: TlsServer) -> Upstream {
-        Upstream::serve(status, Some(server)).await
+        Upstream::serve(status, Some(server), None).await
     }
 
-    async fn serve(status: u16, tls: Option<TlsServer>) -> Upstream {
+    async fn serve(status: u16, tls: Option<TlsServer>, location: Option<String>) -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -62,11 +67,18 @@ impl Upstream {
                 };
                 while connections.try_join_next().is_some() {}
                 let (h, c, server) = (h.clone(), c.clone(), server.clone());
+                let location = location.clone();
                 let answer = move |_req| {
                     h.fetch_add(1, Ordering::SeqCst);
                     let mut resp = http::Response::new(Full::new(Bytes::from_static(b"ok")));
                     *resp.status_mut() = http::StatusCode::from_u16(c.load(Ordering::SeqCst))
                         .unwrap_or(http::StatusCode::OK);
+                    if let Some(to) = location
+                        .as_deref()
+                        .and_then(|l| http::HeaderValue::from_str(l).ok())
+                    {
+                        resp.headers_mut().insert(http::header::LOCATION, to);
+                    }
                     std::future::ready(resp)
                 };
                 connections.spawn(async move {

@@ -1,18 +1,19 @@
 //! `probe check`: one request, one line, exit 0 (up) or 1 (down). An exec probe for
 //! containers without curl, in the output format of maykin-common's `health-check`.
 //!
-//! Targets: `http://` / `https://` URLs (redirects followed, up below 400),
+//! Targets: `http://` / `https://` URLs (redirects followed, up below 400; `https://`
+//! trusts the system's certificate store and, with `--ca-file`, an internal CA),
 //! `tcp://host:port` (a connection is accepted), `file://PATH` (the file exists, and with
 //! `--max-age` was modified recently).
 
 use std::time::Duration;
 
 use probe_core::checks::{FileAgeCheck, FileExistsCheck, TcpCheck};
-use probe_core::http_client::{self, redact, Target};
+use probe_core::http_client::{self, redact, Target, TlsConfig};
 use probe_core::{Check, Outcome, Status};
 
 use crate::cli::CheckArgs;
-use crate::config::ConfigError;
+use crate::config::{tls, ConfigError};
 use crate::exec::{bounded, seconds};
 
 /// Redirects followed before giving up.
@@ -53,7 +54,7 @@ pub fn normalize(endpoint: &str) -> String {
 }
 
 /// What to check, and within which time.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Plan {
     /// The completed target URL.
     pub url: String,
@@ -61,6 +62,8 @@ pub struct Plan {
     pub timeout: Duration,
     /// For `file://`: how recently the file must have been modified.
     pub max_age: Option<Duration>,
+    /// For `https://`, also after a redirect: the system's store plus `--ca-file`.
+    pub tls: Option<TlsConfig>,
 }
 
 /// Validates the arguments (bad values exit 64).
@@ -89,10 +92,21 @@ pub fn plan(args: &CheckArgs) -> Result<Plan, ConfigError> {
         }
         (None, _) => None,
     };
+    let tls = match &args.ca_file {
+        Some(_) if !url.starts_with("http://") && !url.starts_with("https://") => {
+            return Err(ConfigError::key(
+                "--ca-file",
+                "only applies to http:// and https:// targets",
+            ))
+        }
+        Some(path) => Some(tls::trusting(path).map_err(|p| ConfigError::key("--ca-file", p))?),
+        None => None,
+    };
     Ok(Plan {
         url,
         timeout,
         max_age,
+        tls,
     })
 }
 
@@ -131,8 +145,12 @@ async fn check(plan: &Plan) -> Verdict {
             None => FileExistsCheck::new(path).check().await,
         });
     }
+    let trusting = |target: Target| match &plan.tls {
+        Some(tls) => target.with_tls(tls.clone()),
+        None => target,
+    };
     let mut target = match Target::parse(url) {
-        Ok(t) => t,
+        Ok(t) => trusting(t),
         Err(e) => return Verdict::Down(format!("DOWN ({e})")),
     };
     for _ in 0..=MAX_REDIRECTS {
@@ -149,7 +167,7 @@ async fn check(plan: &Plan) -> Verdict {
             .and_then(|v| v.to_str().ok());
         match (resp.status.is_redirection(), location) {
             (true, Some(loc)) => match follow(&target, loc) {
-                Ok(next) => target = next,
+                Ok(next) => target = trusting(next),
                 Err(reason) => return Verdict::Down(format!("DOWN ({reason})")),
             },
             _ if code < 400 => return Verdict::Up(format!("UP, response status code: {code}")),
@@ -200,6 +218,7 @@ mod tests {
             endpoint: None,
             timeout: "3".to_owned(),
             max_age: max_age.map(|m| m.to_string()),
+            ca_file: None,
         }
     }
 

@@ -79,7 +79,7 @@ pub struct ServeArgs {
 /// `probe check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// What to check: an http:// URL, tcp://host:port or file://PATH.
+    /// What to check: an http:// or https:// URL, tcp://host:port or file://PATH.
     #[arg(value_name = "URL", conflicts_with = "endpoint")]
     pub url: Option<String>,
     /// The same as URL. A missing scheme becomes http://, a missing host localhost:8000, a
@@ -98,6 +98,10 @@ pub struct CheckArgs {
     /// (without it, the file must only exist).
     #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
     pub max_age: Option<String>,
+    /// For https:// (and redirects to it): also trust the CA certificates in this PEM file,
+    /// beside the system's store (SSL_CERT_FILE / SSL_CERT_DIR when set).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<String>,
 }
 
 /// `probe kpow`. Durations are written `800ms`, `3s`, `1m30s`.
@@ -234,6 +238,10 @@ pub struct ConnectArgs {
     /// [env: HEALTHCHECK_BASIC_AUTH] [default: none].
     #[arg(long, value_name = "USER:PASSWORD")]
     pub basic_auth: Option<String>,
+    /// For an https:// Connect URL: also trust the CA certificates in this PEM file, beside
+    /// the system's store [env: HEALTHCHECK_CA_FILE] [default: none].
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<String>,
     /// The address to listen on, IPv4 or IPv6 [env: HEALTHCHECK_BIND] [default: 0.0.0.0].
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,

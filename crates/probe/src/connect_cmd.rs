@@ -17,7 +17,7 @@ use probe_http::{BindError, Connect, Details, Kubernetes, ProbeService, Server, 
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::cli::ConnectArgs;
-use crate::config::{duration, ConfigError};
+use crate::config::{duration, tls, ConfigError};
 use crate::env::Env;
 
 /// The name the Connect check is registered under (in `/readyz/kafka-connect`).
@@ -118,6 +118,18 @@ impl ConnectOptions {
             check = check
                 .basic_auth(&auth)
                 .map_err(|e| ConfigError::key(from, e.to_string()))?;
+        }
+        if let Some((path, from)) = pick(env, &args.ca_file, "--ca-file", "HEALTHCHECK_CA_FILE") {
+            if !tls::is_https(&url) {
+                return Err(ConfigError::key(
+                    from,
+                    format!(
+                        "only applies to an https:// Connect URL ({url_from} is {})",
+                        check.url()
+                    ),
+                ));
+            }
+            check = check.tls(tls::trusting(&path).map_err(|p| ConfigError::key(from, p))?);
         }
         let request_timeout = match duration_option(
             env,

@@ -269,6 +269,21 @@ async fn bad_values_exit_64_with_one_line_naming_the_flag_or_variable() {
             "--connect-url: kafka connect url: unsupported scheme `ftp`",
         ),
         (
+            &[
+                "--connect-url",
+                "https://connect:8083",
+                "--ca-file",
+                "/nonexistent/ca.pem",
+            ],
+            &[],
+            "--ca-file: cannot read CA file /nonexistent/ca.pem: no such file or directory",
+        ),
+        (
+            &[],
+            &[("HEALTHCHECK_CA_FILE", "/etc/ca.pem")],
+            "HEALTHCHECK_CA_FILE: only applies to an https:// Connect URL",
+        ),
+        (
             &["--request-timeout", "soon"],
             &[],
             "--request-timeout: invalid duration \"soon\"",
@@ -298,6 +313,7 @@ async fn a_flag_without_its_value_is_a_usage_error() {
         "--connect-url",
         "--unhealthy-states",
         "--log-level",
+        "--ca-file",
     ] {
         let (code, stderr) = run_to_exit(&[flag], &[]).await;
         assert_eq!(code, 2, "{flag}: {stderr}");

@@ -72,6 +72,7 @@ fn bad_configurations_exit_64_with_one_line_naming_the_problem() {
         ("bad details", "[server]\ndetails = \"some\"\n", "unknown details policy `some`"),
         ("syntax", "[server\n", "line 1, column"),
         ("wrong type", "[server]\ndrain = 5\n", "server.drain: expected a string, found integer"),
+        ("missing CA file", "[[check]]\nname = \"web\"\ntype = \"http\"\nurl = \"https://127.0.0.1:1/\"\nca_file = \"/nonexistent/ca.pem\"\n", "check[0] \"web\".ca_file: cannot read CA file /nonexistent/ca.pem: no such file or directory"),
     ];
     for (what, text, expected) in cases {
         let path = write_config(text);

@@ -13,9 +13,10 @@ use probe_core::checks::{
     CeleryPingCheck, FileAgeCheck, FileExistsCheck, HttpCheck, KafkaConnectCheck, TcpCheck,
 };
 use probe_core::evaluators::connect::{parse_containers, parse_states, ConnectRules, RulesError};
+use probe_core::http_client::TlsConfig;
 use probe_core::{Check, Probe};
 
-use super::{databases, kafka, ConfigError, Fields};
+use super::{databases, kafka, tls, ConfigError, Fields};
 
 /// The check types a configuration may name.
 pub const TYPES: &[&str] = &[
@@ -94,7 +95,10 @@ pub fn build(kind: &str, f: &mut Fields) -> Result<Built, ConfigError> {
         )))),
         "http" => {
             let url = f.required_string("url")?;
-            let check = HttpCheck::new(&url).map_err(|e| f.error("url", e.to_string()))?;
+            let mut check = HttpCheck::new(&url).map_err(|e| f.error("url", e.to_string()))?;
+            if let Some(tls) = ca_file(f, &url)? {
+                check = check.tls(tls);
+            }
             Ok(Built::one(Arc::new(check)))
         }
         "kafka" => kafka::kafka(f),
@@ -152,10 +156,24 @@ fn celery_ping(f: &mut Fields) -> Result<(Arc<dyn Check>, Duration), ConfigError
     Ok((Arc::new(check), ping_timeout))
 }
 
+/// `ca_file`: a PEM file of CA certificates trusted beside the system's store, for an
+/// `https://` `url` only; read now, so a bad file is a configuration error.
+fn ca_file(f: &mut Fields, url: &str) -> Result<Option<TlsConfig>, ConfigError> {
+    let Some(path) = f.string("ca_file")? else {
+        return Ok(None);
+    };
+    if !tls::is_https(url) {
+        return Err(f.error("ca_file", "only applies to an https:// url"));
+    }
+    tls::trusting(&path)
+        .map(Some)
+        .map_err(|problem| f.error("ca_file", problem))
+}
+
 /// A `kafka-connect` check: `url` (required), `worker_id`, `unhealthy_states` and
 /// `considered_containers` (a comma-separated string or a list), `failure_threshold_percentage`,
-/// `basic_auth` (`user:password`), `request_timeout` (each request to Connect, default 5s)
-/// and `worker_health` (also ask `GET /health`, Kafka 3.9+).
+/// `basic_auth` (`user:password`), `request_timeout` (each request to Connect, default 5s),
+/// `worker_health` (also ask `GET /health`, Kafka 3.9+) and `ca_file` (for `https://`).
 pub fn kafka_connect(f: &mut Fields) -> Result<KafkaConnectCheck, ConfigError> {
     let url = f.required_string("url")?;
     let d = ConnectRules::default();
@@ -180,6 +198,9 @@ pub fn kafka_connect(f: &mut Fields) -> Result<KafkaConnectCheck, ConfigError> {
     };
     let mut check =
         KafkaConnectCheck::new(&url, rules).map_err(|e| f.error("url", e.to_string()))?;
+    if let Some(tls) = ca_file(f, &url)? {
+        check = check.tls(tls);
+    }
     if let Some(auth) = f.string("basic_auth")? {
         check = check
             .basic_auth(&auth)
@@ -266,6 +287,34 @@ mod tests {
             "type = \"celery-ping\"\nworker = \"w\"\nbroker = \"redis://:secret@h:port/0\"",
         );
         assert!(!e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn ca_files_are_read_at_once_and_only_for_https() {
+        let cases = [
+            (
+                "type = \"http\"\nurl = \"http://web:8000/\"\nca_file = \"/etc/ca.pem\"",
+                "check[0] \"c\".ca_file: only applies to an https:// url".to_owned(),
+            ),
+            (
+                "type = \"http\"\nurl = \"https://web/\"\nca_file = \"/nonexistent/ca.pem\"",
+                "check[0] \"c\".ca_file: cannot read CA file /nonexistent/ca.pem: no such file or directory".to_owned(),
+            ),
+            (
+                "type = \"kafka-connect\"\nurl = \"https://connect:8083\"\nca_file = \"\"",
+                "check[0] \"c\".ca_file: empty (write the path of a PEM file of CA certificates)".to_owned(),
+            ),
+            (
+                "type = \"kafka-connect\"\nurl = \"https://connect:8083\"\nca_file = 1",
+                "check[0] \"c\".ca_file: expected a string, found integer".to_owned(),
+            ),
+        ];
+        for (keys, expected) in cases {
+            assert_eq!(refused(keys), expected, "{keys}");
+        }
+        // Without a CA file, https trusts the system's store.
+        let c = one("type = \"kafka-connect\"\nurl = \"https://connect:8083\"").unwrap();
+        assert_eq!(c.check.scope(), Scope::Dependency);
     }
 
     #[test]

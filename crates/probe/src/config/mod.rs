@@ -10,6 +10,7 @@ mod databases;
 pub mod duration;
 mod fields;
 pub mod kafka;
+pub mod tls;
 
 use std::fmt;
 use std::net::SocketAddr;
