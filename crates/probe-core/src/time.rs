@@ -10,9 +10,9 @@ pub fn human(d: Duration) -> String {
             return format!("{}µs", d.as_micros());
         }
         format!("{ms}ms")
-    } else if ms % 60_000 == 0 {
+    } else if ms.is_multiple_of(60_000) {
         format!("{}m", ms / 60_000)
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         let frac = format!("{:03}", ms % 1000);
