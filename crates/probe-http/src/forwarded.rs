@@ -177,9 +177,8 @@ fn scheme(v: &str) -> Option<&'static str> {
 /// A host name or address with an optional port, and nothing else.
 pub(crate) fn valid_host(h: &str) -> bool {
     let (name, port) = split_port(h);
-    let port_ok = port.map_or(true, |p| {
-        !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
-    });
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     let name_ok = if let Some(v6) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
         !v6.is_empty()
             && v6
