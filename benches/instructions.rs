@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use probe_benches::process::{self, Running, Scratch};
 use probe_benches::{bare, loadgen, sidecar};
-use probe_testkit::upstream::Upstream;
 use tokio::runtime::Runtime;
 
 type Error = Box<dyn std::error::Error>;
@@ -155,25 +154,7 @@ fn bench() -> Result<(), Error> {
         .enable_all()
         .build()?;
     let scratch = Scratch::new()?;
-    let upstreams: Vec<Upstream> = rt.block_on(async {
-        vec![
-            Upstream::counting().await,
-            Upstream::counting().await,
-            Upstream::counting().await,
-        ]
-    });
-    let checks: String = upstreams
-        .iter()
-        .enumerate()
-        .map(|(i, u)| {
-            sidecar::http_check(
-                &format!("upstream-{}", i + 1),
-                &u.url("/"),
-                Duration::from_millis(500),
-                Some(Duration::from_secs(3_600)),
-            )
-        })
-        .collect();
+    let (_upstreams, checks) = rt.block_on(sidecar::upstream_checks(3, Duration::from_secs(3_600)));
 
     println!("probe binary: {}", bin.display());
     println!("user-space instructions per request ({COUNTED} requests after {WARM_UP} to warm up, 8 keep-alive connections)\n");

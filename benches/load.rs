@@ -173,25 +173,7 @@ fn bench() -> Result<(), Error> {
         s.pin = false;
     }
     let rt = runtime()?;
-    let upstreams: Vec<Upstream> = rt.block_on(async {
-        vec![
-            Upstream::counting().await,
-            Upstream::counting().await,
-            Upstream::counting().await,
-        ]
-    });
-    let config: String = upstreams
-        .iter()
-        .enumerate()
-        .map(|(i, u)| {
-            sidecar::http_check(
-                &format!("upstream-{}", i + 1),
-                &u.url("/"),
-                Duration::from_millis(500),
-                Some(Duration::from_secs(1)),
-            )
-        })
-        .collect();
+    let (upstreams, config) = rt.block_on(sidecar::upstream_checks(3, Duration::from_secs(1)));
     let scratch = Scratch::new()?;
     let bare = bare::spawn(s.pin)?;
     let plain = sidecar::serve(&bin, None, &scratch, "default", s.pin)?;

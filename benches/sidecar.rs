@@ -132,6 +132,31 @@ pub fn http_check(name: &str, url: &str, timeout: Duration, cache: Option<Durati
     text
 }
 
+/// `n` counting upstreams on loopback, and the `[[check]]` tables of `http` checks named
+/// `upstream-1`... against them (timeout 500 ms, results reused for `cache`).
+pub async fn upstream_checks(
+    n: usize,
+    cache: Duration,
+) -> (Vec<probe_testkit::upstream::Upstream>, String) {
+    let mut upstreams = Vec::with_capacity(n);
+    for _ in 0..n {
+        upstreams.push(probe_testkit::upstream::Upstream::counting().await);
+    }
+    let tables = upstreams
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            http_check(
+                &format!("upstream-{}", i + 1),
+                &u.url("/"),
+                Duration::from_millis(500),
+                Some(cache),
+            )
+        })
+        .collect();
+    (upstreams, tables)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
