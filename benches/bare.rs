@@ -126,3 +126,28 @@ pub fn start(mut cmd: Command, wait: Duration) -> Result<Running, StartError> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     Running::new("bare hyper server", child, addr).wait_listening(wait, None)
 }
+
+/// The `main` of a bench that may be re-invoked as the bare server: runs `bench` under
+/// `cargo bench` (which passes `--bench`), `self_test` under `cargo test`, and reports an
+/// error as `<name>: <error>` with exit status 1.
+pub fn bench_main<E: std::fmt::Display>(
+    name: &str,
+    bench: impl FnOnce() -> Result<(), E>,
+    self_test: impl FnOnce() -> Result<(), E>,
+) -> std::process::ExitCode {
+    if std::env::args().nth(1).as_deref() == Some(CHILD_ARG) {
+        return child_main();
+    }
+    let result = if std::env::args().any(|a| a == "--bench") {
+        bench()
+    } else {
+        self_test()
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -35,21 +35,7 @@ const COUNTED: u64 = 2_000;
 const START_WAIT: Duration = Duration::from_secs(60);
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some(bare::CHILD_ARG) {
-        return bare::child_main();
-    }
-    let result = if std::env::args().any(|a| a == "--bench") {
-        bench()
-    } else {
-        self_test()
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("instructions: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    bare::bench_main("instructions", bench, self_test)
 }
 
 /// The total of a callgrind output file: its `summary:` (or `totals:`) line.

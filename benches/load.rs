@@ -37,21 +37,7 @@ const MAX_REQUESTS: u64 = 20_000_000;
 const LIVEZ_GOAL: f64 = 0.9;
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some(bare::CHILD_ARG) {
-        return bare::child_main();
-    }
-    let result = if std::env::args().any(|a| a == "--bench") {
-        bench()
-    } else {
-        self_test()
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("load: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    bare::bench_main("load", bench, self_test)
 }
 
 type Error = Box<dyn std::error::Error>;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use probe_core::celery::{CeleryPing, PingAnswer, PingError};
 use probe_core::checks::CeleryPingCheck;
 use probe_core::{Health, Policy, Probe, Select, Status};
-use support::celery::CeleryWorker;
+use probe_testkit::celery::CeleryWorker;
 use support::redis::{command, require_shared, PrivateRedis, SHARED};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -3,6 +3,7 @@
 //! `127.0.0.1:0` and stops when its handle is dropped. The HTTP ones can serve HTTPS with
 //! a certificate authority made at test time ([`tls`]).
 
+pub mod celery;
 pub mod connect;
 pub mod http1;
 pub mod kafka;

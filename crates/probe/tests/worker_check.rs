@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::celery::{CeleryWorker, REDIS};
+use probe_testkit::celery::{CeleryWorker, REDIS};
 use support::{free_port, probe, touch, Run, TempDir};
 
 /// The Redis database of the worker these tests start (away from other tests' workers).
@@ -191,7 +191,7 @@ async fn beat_check_reads_the_schedulers_liveness_file() {
 async fn against_a_real_celery_worker() {
     let name = format!("probe-bin-{}@localhost", std::process::id());
     let broker = format!("redis://{REDIS}/{DB}");
-    let worker = CeleryWorker::start(&name, &broker).await;
+    let mut worker = CeleryWorker::start(&name, &broker).await;
     let dir = TempDir::new("celery");
     let (live, ready) = (dir.arg("live"), dir.arg("ready"));
     touch(&dir.join("live"), Duration::ZERO);
@@ -272,7 +272,7 @@ async fn against_a_real_celery_worker() {
 
     // The worker gone: its files may look fine, the ping does not.
     touch(&dir.join("ready"), Duration::ZERO);
-    worker.kill().await;
+    worker.kill();
     let r = run(all(&name), vec![]).await;
     assert_eq!(r.code, Some(2), "{r:?}");
     assert!(

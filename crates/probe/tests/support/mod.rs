@@ -3,7 +3,6 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-pub mod celery;
 pub(crate) mod child;
 
 use std::net::{SocketAddr, TcpListener};
