@@ -127,6 +127,14 @@ where
     FnCheck { scope, f }
 }
 
+impl<F> std::fmt::Debug for FnCheck<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FnCheck")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<F, Fut> Check for FnCheck<F>
 where
     F: Fn() -> Fut + Send + Sync + 'static,

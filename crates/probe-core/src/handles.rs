@@ -8,22 +8,26 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use crate::publish::Hook;
+
 // === impl Readiness ===
 
 /// A switch the application flips to take itself out of rotation (and back).
 ///
 /// Starts ready. While it is off, readiness fails with the condition `ready`.
 #[derive(Clone, Debug)]
-pub struct Readiness(Arc<AtomicBool>);
+pub struct Readiness(Arc<AtomicBool>, Hook);
 
 impl Readiness {
-    pub(crate) fn new() -> Self {
-        Readiness(Arc::new(AtomicBool::new(true)))
+    pub(crate) fn new(hook: Hook) -> Self {
+        Readiness(Arc::new(AtomicBool::new(true)), hook)
     }
 
     /// Marks the application ready (`true`) or not ready (`false`).
     pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::Release);
+        if self.0.swap(ready, Ordering::AcqRel) != ready {
+            self.1.fire();
+        }
     }
 
     /// Whether the application says it is ready.
@@ -40,7 +44,7 @@ impl Readiness {
 /// With automatic startup (the default) the latch closes the first time the startup probe
 /// passes; with manual startup the application must also call [`Startup::done`].
 #[derive(Clone, Debug)]
-pub struct Startup(Arc<StartupState>);
+pub struct Startup(Arc<StartupState>, Hook);
 
 #[derive(Debug)]
 struct StartupState {
@@ -49,16 +53,21 @@ struct StartupState {
 }
 
 impl Startup {
-    pub(crate) fn new(manual: bool) -> Self {
-        Startup(Arc::new(StartupState {
-            passed: AtomicBool::new(false),
-            app_done: AtomicBool::new(!manual),
-        }))
+    pub(crate) fn new(manual: bool, hook: Hook) -> Self {
+        Startup(
+            Arc::new(StartupState {
+                passed: AtomicBool::new(false),
+                app_done: AtomicBool::new(!manual),
+            }),
+            hook,
+        )
     }
 
     /// The application says it has finished starting.
     pub fn done(&self) {
-        self.0.app_done.store(true, Ordering::Release);
+        if !self.0.app_done.swap(true, Ordering::AcqRel) {
+            self.1.fire();
+        }
     }
 
     /// Whether startup has passed (the latch is closed).
@@ -70,8 +79,9 @@ impl Startup {
         self.0.app_done.load(Ordering::Acquire)
     }
 
-    pub(crate) fn latch(&self) {
-        self.0.passed.store(true, Ordering::Release);
+    /// Closes the latch; true if it was open. The caller publishes.
+    pub(crate) fn latch(&self) -> bool {
+        !self.0.passed.swap(true, Ordering::AcqRel)
     }
 }
 
@@ -80,16 +90,18 @@ impl Startup {
 /// The shutdown signal: once begun, readiness fails at once while liveness stays green,
 /// so the orchestrator stops sending traffic before the process goes away.
 #[derive(Clone, Debug)]
-pub struct Shutdown(Arc<watch::Sender<bool>>);
+pub struct Shutdown(Arc<watch::Sender<bool>>, Hook);
 
 impl Shutdown {
-    pub(crate) fn new() -> Self {
-        Shutdown(Arc::new(watch::channel(false).0))
+    pub(crate) fn new(hook: Hook) -> Self {
+        Shutdown(Arc::new(watch::channel(false).0), hook)
     }
 
     /// Begins shutting down. Idempotent.
     pub fn begin(&self) {
-        self.0.send_replace(true);
+        if !self.0.send_replace(true) {
+            self.1.fire();
+        }
     }
 
     /// Whether shutdown has begun.

@@ -1,14 +1,22 @@
-//! `Health`: the registered checks, the application's handles, and `evaluate`.
+//! `Health`: the registered checks, the application's handles, `evaluate`, and the
+//! status stream.
 
-use std::sync::Arc;
+use std::fmt;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::engine::{self, Entry, Pending};
-use crate::report::{CheckReport, Report};
+use crate::engine::{self, Entry, Pending, View};
+use crate::publish::{Hook, Publish};
+use crate::report::{CheckReport, HistoryEntry, Report};
 use crate::{Check, Policy, Probe, Readiness, Schedule, Scope, Shutdown, Startup, Status};
+
+/// How many runs of each check [`Health::history`] keeps unless
+/// [`Builder::history`] says otherwise.
+pub const DEFAULT_HISTORY: usize = 16;
 
 /// Names the engine uses for the conditions the application sets; checks cannot take them.
 const RESERVED: [&str; 3] = ["startup", "shutdown", "ready"];
@@ -61,18 +69,53 @@ pub enum BuildError {
 // === impl Builder ===
 
 /// Assigns checks to probes; see [`Health::builder`].
-#[derive(Default)]
 pub struct Builder {
     entries: Vec<Entry>,
     deadline: Option<Duration>,
     manual_startup: bool,
+    history: usize,
+    hook: Hook,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            entries: Vec::new(),
+            deadline: None,
+            manual_startup: false,
+            history: DEFAULT_HISTORY,
+            hook: Hook::default(),
+        }
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field(
+                "checks",
+                &self.entries.iter().map(|e| &*e.name).collect::<Vec<_>>(),
+            )
+            .field("deadline", &self.deadline)
+            .field("manual_startup", &self.manual_startup)
+            .field("history", &self.history)
+            .finish()
+    }
+}
+
+/// Whether a check may sit in liveness although it looks at a dependency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LivenessDependency {
+    Refused,
+    Allowed,
 }
 
 impl Builder {
     /// Registers `check` as `name` in `probes`, run under `policy`.
     ///
     /// A [`Scope::Dependency`] check in [`Probe::Liveness`] is refused: use
-    /// [`Builder::dependency_in_liveness`] to say you mean it.
+    /// [`Builder::dependency_in_liveness`] to say you mean it. A check already behind an
+    /// `Arc<dyn Check>` registers as it is (`Arc<C>` is a `Check`).
     pub fn check<C: Check>(
         self,
         name: impl Into<String>,
@@ -80,7 +123,13 @@ impl Builder {
         probes: impl IntoIterator<Item = Probe>,
         policy: Policy,
     ) -> Result<Self, BuildError> {
-        self.add(name.into(), Arc::new(check), probes, policy, false)
+        self.add(
+            name.into(),
+            Arc::new(check),
+            probes,
+            policy,
+            LivenessDependency::Refused,
+        )
     }
 
     /// Like [`Builder::check`], but allows a dependency in liveness: a deliberate choice,
@@ -92,25 +141,12 @@ impl Builder {
         probes: impl IntoIterator<Item = Probe>,
         policy: Policy,
     ) -> Result<Self, BuildError> {
-        self.add(name.into(), Arc::new(check), probes, policy, true)
-    }
-
-    /// Registers an already shared check; `allow_dependency_in_liveness` is the opt-in of
-    /// [`Builder::dependency_in_liveness`].
-    pub fn shared(
-        self,
-        name: impl Into<String>,
-        check: Arc<dyn Check>,
-        probes: impl IntoIterator<Item = Probe>,
-        policy: Policy,
-        allow_dependency_in_liveness: bool,
-    ) -> Result<Self, BuildError> {
         self.add(
             name.into(),
-            check,
+            Arc::new(check),
             probes,
             policy,
-            allow_dependency_in_liveness,
+            LivenessDependency::Allowed,
         )
     }
 
@@ -120,14 +156,9 @@ impl Builder {
         check: Arc<dyn Check>,
         probes: impl IntoIterator<Item = Probe>,
         policy: Policy,
-        allow_dependency_in_liveness: bool,
+        liveness_dependency: LivenessDependency,
     ) -> Result<Self, BuildError> {
-        let valid = !name.is_empty()
-            && !RESERVED.contains(&name.as_str())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
-        if !valid {
+        if !is_valid_name(&name) {
             return Err(BuildError::BadName(name));
         }
         if self.entries.iter().any(|e| *e.name == *name) {
@@ -142,7 +173,7 @@ impl Builder {
         }
         if set[Probe::Liveness.index()]
             && check.scope() == Scope::Dependency
-            && !allow_dependency_in_liveness
+            && liveness_dependency == LivenessDependency::Refused
         {
             return Err(BuildError::DependencyInLiveness(name));
         }
@@ -150,13 +181,20 @@ impl Builder {
         if policy.timeout.is_zero() || zero_period {
             return Err(BuildError::ZeroDuration(name));
         }
-        self.entries
-            .push(Entry::new(Arc::from(name), check, policy, set));
+        let entry = Entry::new(
+            Arc::from(name),
+            check,
+            policy,
+            set,
+            self.history,
+            self.hook.clone(),
+        );
+        self.entries.push(entry);
         Ok(self)
     }
 
-    /// Bounds a whole evaluation. By default: the longest timeout of the probe's checks
-    /// plus 100 ms.
+    /// Bounds a whole evaluation. By default: the longest timeout of the checks the
+    /// evaluation runs, plus 100 ms.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
         self
@@ -168,17 +206,24 @@ impl Builder {
         self
     }
 
+    /// Keeps the last `runs` runs of each check registered after this call (default
+    /// [`DEFAULT_HISTORY`]; 0 keeps none).
+    pub fn history(mut self, runs: usize) -> Self {
+        self.history = runs;
+        self
+    }
+
     /// Builds the [`Health`] and starts background checks (which needs a Tokio runtime).
     pub fn build(self) -> Result<Health, BuildError> {
+        let needs_runtime = self
+            .entries
+            .iter()
+            .any(|e| matches!(e.policy.schedule, Schedule::Every(_)));
+        let runtime = match needs_runtime {
+            true => Some(tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?),
+            false => None,
+        };
         let entries: Vec<Arc<Entry>> = self.entries.into_iter().map(Arc::new).collect();
-        let mut background = Vec::new();
-        for e in &entries {
-            if let Schedule::Every(period) = e.policy.schedule {
-                let rt =
-                    tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
-                background.push(rt.spawn(engine::background(Arc::downgrade(e), period)));
-            }
-        }
         let deadlines = Probe::ALL.map(|p| {
             self.deadline.unwrap_or_else(|| {
                 let longest = entries
@@ -189,15 +234,45 @@ impl Builder {
                 longest.unwrap_or_default() + Duration::from_millis(100)
             })
         });
-        Ok(Health(Arc::new(Inner {
+        let hook = self.hook;
+        let inner = Arc::new(Inner {
             entries,
             deadlines,
-            readiness: Readiness::new(),
-            startup: Startup::new(self.manual_startup),
-            shutdown: Shutdown::new(),
-            background,
-        })))
+            readiness: Readiness::new(hook.clone()),
+            startup: Startup::new(self.manual_startup, hook.clone()),
+            shutdown: Shutdown::new(hook.clone()),
+            background: Mutex::new(Vec::new()),
+            statuses: Probe::ALL.map(|_| watch::channel(Status::Fail).0),
+            publishing: Mutex::new(()),
+        });
+        let weak: Weak<dyn Publish> = Arc::downgrade(&inner) as Weak<dyn Publish>;
+        hook.bind(weak);
+        inner.publish();
+        if let Some(rt) = runtime {
+            let mut tasks = lock(&inner.background);
+            for e in &inner.entries {
+                if let Schedule::Every(period) = e.policy.schedule {
+                    tasks.push(rt.spawn(engine::background(Arc::downgrade(e), period)));
+                }
+            }
+        }
+        Ok(Health(inner))
     }
+}
+
+/// Whether `name` may name a check: letters, digits, `-`, `_`, `.` and `:`, not empty,
+/// not one of the reserved condition names. Such a name is safe in a path, a log line
+/// and every output format.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && !RESERVED.contains(&name)
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 // === impl Health ===
@@ -212,13 +287,82 @@ struct Inner {
     readiness: Readiness,
     startup: Startup,
     shutdown: Shutdown,
-    background: Vec<JoinHandle<()>>,
+    background: Mutex<Vec<JoinHandle<()>>>,
+    /// Each probe's status, published when it changes.
+    statuses: [watch::Sender<Status>; 3],
+    /// Publications happen one at a time, so the last one sent is the newest state.
+    publishing: Mutex<()>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        for task in &self.background {
+        for task in lock(&self.background).iter() {
             task.abort();
+        }
+    }
+}
+
+impl fmt::Debug for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let statuses = Probe::ALL.map(|p| (p, *self.0.statuses[p.index()].borrow()));
+        f.debug_struct("Health")
+            .field(
+                "checks",
+                &self.0.entries.iter().map(|e| &*e.name).collect::<Vec<_>>(),
+            )
+            .field("statuses", &statuses)
+            .field("startup_passed", &self.0.startup.has_passed())
+            .field("shutting_down", &self.0.shutdown.has_begun())
+            .finish()
+    }
+}
+
+impl Inner {
+    /// The worst status, now, of `probe`'s checks from their latest results.
+    fn worst(&self, probe: Probe, now: Instant) -> Status {
+        self.entries
+            .iter()
+            .filter(|e| e.in_probe(probe))
+            .map(|e| e.current_status(now, View::of(probe)))
+            .max()
+            .unwrap_or(Status::Pass)
+    }
+}
+
+impl Publish for Inner {
+    fn publish(&self) {
+        let _one_at_a_time = lock(&self.publishing);
+        let now = Instant::now();
+        let live = self.worst(Probe::Liveness, now);
+        let startup = if self.startup.has_passed() {
+            Status::Pass
+        } else if !self.startup.app_done() {
+            Status::Fail
+        } else {
+            let s = self.worst(Probe::Startup, now);
+            if s.is_passing() {
+                self.startup.latch();
+            }
+            s
+        };
+        let ready = if self.shutdown.has_begun()
+            || !self.readiness.is_ready()
+            || !self.startup.has_passed()
+        {
+            Status::Fail
+        } else {
+            self.worst(Probe::Readiness, now)
+        };
+        for (probe, status) in [
+            (Probe::Liveness, live),
+            (Probe::Startup, startup),
+            (Probe::Readiness, ready),
+        ] {
+            self.statuses[probe.index()].send_if_modified(|old| {
+                let changed = *old != status;
+                *old = status;
+                changed
+            });
         }
     }
 }
@@ -266,49 +410,115 @@ impl Health {
         !self.0.entries.iter().any(|e| e.in_probe(probe))
     }
 
-    /// The longest an evaluation of `probe` can take.
+    /// The longest an evaluation of `probe` can take: the longest timeout of the checks
+    /// it runs plus 100 ms (before startup has passed, readiness also runs the startup
+    /// checks, under the same one deadline).
     pub fn deadline(&self, probe: Probe) -> Duration {
-        self.0.deadlines[probe.index()]
+        let own = self.0.deadlines[probe.index()];
+        if probe == Probe::Readiness && !self.0.startup.has_passed() {
+            own.max(self.0.deadlines[Probe::Startup.index()])
+        } else {
+            own
+        }
+    }
+
+    /// The current status of `probe`, as last published: no check runs.
+    ///
+    /// It follows every finished run (on demand or in the background) and every change of
+    /// the handles. A check that has not finished a run yet counts as passing in liveness
+    /// and failing in readiness and startup.
+    pub fn status(&self, probe: Probe) -> Status {
+        *self.0.statuses[probe.index()].borrow()
+    }
+
+    /// A receiver of `probe`'s status: it holds the current one, and
+    /// [`changed`](watch::Receiver::changed) wakes once per change (never for a run that
+    /// left the status as it was). Subscribing runs no check and costs nothing per probe.
+    ///
+    /// ```
+    /// use probe_core::{from_fn, Health, Outcome, Policy, Probe, Scope, Select, Status};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// let health = Health::builder()
+    ///     .check("db", from_fn(Scope::Dependency, || async { Outcome::pass() }),
+    ///            [Probe::Readiness], Policy::default())
+    ///     .unwrap()
+    ///     .build()
+    ///     .unwrap();
+    /// let mut ready = health.subscribe(Probe::Readiness);
+    /// assert_eq!(*ready.borrow(), Status::Fail); // nothing has run yet
+    /// health.evaluate(Probe::Readiness, &Select::All).await;
+    /// ready.changed().await.unwrap();
+    /// assert_eq!(*ready.borrow_and_update(), Status::Pass);
+    /// # });
+    /// ```
+    pub fn subscribe(&self, probe: Probe) -> watch::Receiver<Status> {
+        self.0.statuses[probe.index()].subscribe()
+    }
+
+    /// A receiver of the check `name`'s report, sent each time its status (effective or
+    /// raw) changes; `None` until its first run. `None` if there is no such check.
+    ///
+    /// The report is read in the check's own view: a check in readiness or startup
+    /// starts failing, a liveness-only check starts passing (see [`Health::status`]).
+    pub fn subscribe_check(&self, name: &str) -> Option<watch::Receiver<Option<CheckReport>>> {
+        self.entry(name).map(|e| e.subscribe())
+    }
+
+    /// The last runs of the check `name`, oldest first (at most [`Builder::history`]).
+    /// `None` if there is no such check.
+    pub fn history(&self, name: &str) -> Option<Vec<HistoryEntry>> {
+        self.entry(name).map(|e| e.history())
+    }
+
+    fn entry(&self, name: &str) -> Option<&Arc<Entry>> {
+        self.0.entries.iter().find(|e| *e.name == *name)
     }
 
     /// Evaluates `probe`: runs (or reuses) the selected checks in parallel, each under its
-    /// timeout, and never takes longer than the probe's deadline.
+    /// timeout, and never takes longer than one deadline, whatever it runs.
+    ///
+    /// Before startup has passed, readiness runs the startup checks alongside its own,
+    /// under that same deadline, and fails with the condition `startup` unless they pass.
     pub async fn evaluate(&self, probe: Probe, select: &Select) -> Report {
-        let mut conditions = Vec::new();
-        if matches!(select, Select::Only(_)) {
-            // A single check is evaluated alone, as kube-apiserver does for /readyz/<name>.
+        let inner = &self.0;
+        let whole = !matches!(select, Select::Only(_));
+        if probe == Probe::Startup && whole && inner.startup.has_passed() {
+            return self.finish(probe, Vec::new());
+        }
+        let gated = probe == Probe::Readiness && whole && !inner.startup.has_passed();
+        let budget = self.deadline(probe);
+        let now = Instant::now();
+        let deadline = now + budget;
+        let own = self.begin(probe, select, now);
+        let startup_runs = if gated {
+            self.begin(Probe::Startup, &Select::All, now)
         } else {
+            Vec::new()
+        };
+        let mut checks = Vec::with_capacity(own.len() + 3);
+        if whole {
             match probe {
                 Probe::Liveness => {}
                 Probe::Readiness => {
-                    if self.0.shutdown.has_begun() {
-                        conditions.push(CheckReport::condition(
+                    if inner.shutdown.has_begun() {
+                        checks.push(CheckReport::condition(
                             "shutdown",
                             Status::Fail,
                             "shutting down",
                         ));
                     }
-                    if !self.0.readiness.is_ready() {
-                        conditions.push(CheckReport::condition(
+                    if !inner.readiness.is_ready() {
+                        checks.push(CheckReport::condition(
                             "ready",
                             Status::Fail,
                             "marked not ready by the application",
                         ));
                     }
-                    if !self.0.startup.has_passed() && !self.startup_passes().await {
-                        conditions.push(CheckReport::condition(
-                            "startup",
-                            Status::Fail,
-                            "startup has not completed",
-                        ));
-                    }
                 }
                 Probe::Startup => {
-                    if self.0.startup.has_passed() {
-                        return self.finish(probe, Vec::new());
-                    }
-                    if !self.0.startup.app_done() {
-                        conditions.push(CheckReport::condition(
+                    if !inner.startup.app_done() {
+                        checks.push(CheckReport::condition(
                             "startup",
                             Status::Fail,
                             "the application has not finished starting",
@@ -317,41 +527,49 @@ impl Health {
                 }
             }
         }
-        let mut checks = conditions;
-        checks.extend(self.run(probe, select).await);
+        let mut startup_passes = inner.startup.app_done();
+        for (entry, p) in startup_runs {
+            let r = entry.finish(p, deadline, budget, View::Gate).await;
+            startup_passes &= r.status.is_passing();
+        }
+        if gated {
+            if startup_passes {
+                self.latch();
+            } else {
+                checks.push(CheckReport::condition(
+                    "startup",
+                    Status::Fail,
+                    "startup has not completed",
+                ));
+            }
+        }
+        // Every run is already going in its own task: awaiting them in turn takes as long
+        // as the slowest, not the sum.
+        for (entry, p) in own {
+            checks.push(entry.finish(p, deadline, budget, View::of(probe)).await);
+        }
         let report = self.finish(probe, checks);
         if probe == Probe::Startup && *select == Select::All && report.status.is_passing() {
-            self.0.startup.latch();
+            self.latch();
         }
         report
     }
 
-    /// Evaluates the startup probe in full (closing the latch if it passes).
-    async fn startup_passes(&self) -> bool {
-        Box::pin(self.evaluate(Probe::Startup, &Select::All))
-            .await
-            .status
-            .is_passing()
+    /// Closes the startup latch, publishing the change.
+    fn latch(&self) {
+        if self.0.startup.latch() {
+            self.0.publish();
+        }
     }
 
-    async fn run(&self, probe: Probe, select: &Select) -> Vec<CheckReport> {
-        let budget = self.0.deadlines[probe.index()];
-        let now = Instant::now();
-        let deadline = now + budget;
-        let pending: Vec<(&Arc<Entry>, Pending)> = self
-            .0
+    /// Starts (or reuses) the runs of `probe`'s checks that `select` admits.
+    fn begin(&self, probe: Probe, select: &Select, now: Instant) -> Vec<(&Arc<Entry>, Pending)> {
+        self.0
             .entries
             .iter()
             .filter(|e| e.in_probe(probe) && select.admits(&e.name))
             .map(|e| (e, e.begin(now, false)))
-            .collect();
-        let mut out = Vec::with_capacity(pending.len());
-        // Every run is already going in its own task: awaiting them in turn takes as long
-        // as the slowest, not the sum.
-        for (entry, p) in pending {
-            out.push(entry.finish(p, deadline, budget).await);
-        }
-        out
+            .collect()
     }
 
     fn finish(&self, probe: Probe, checks: Vec<CheckReport>) -> Report {

@@ -32,14 +32,17 @@ pub mod heartbeat;
 pub mod http_client;
 mod policy;
 pub mod proto;
+mod publish;
 mod report;
 mod status;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 
 pub use attachment::Attachment;
 pub use check::{from_fn, BoxFuture, Check, FnCheck, Outcome};
 pub use handles::{Readiness, Shutdown, Startup};
-pub use health::{BuildError, Builder, Health, Select};
+pub use health::{is_valid_name, BuildError, Builder, Health, Select, DEFAULT_HISTORY};
 pub use policy::{Policy, Schedule};
-pub use report::{CheckReport, Report};
+pub use report::{CheckReport, HistoryEntry, Report, ReportKind, Trend};
 pub use status::{ParseError, Probe, Scope, Status};

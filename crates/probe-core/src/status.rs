@@ -4,7 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The result of a check or a probe. Ordered: the worst one wins (`Pass < Warn < Fail`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Healthy.
     #[default]
@@ -38,7 +39,8 @@ impl fmt::Display for Status {
 }
 
 /// The three questions an orchestrator asks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Probe {
     /// Is the process itself broken? A failure gets it restarted.
     Liveness,
@@ -109,7 +111,8 @@ impl FromStr for Probe {
 }
 
 /// What a check looks at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Only this process: an event loop, a state machine, a heartbeat.
     Local,

@@ -1,37 +1,29 @@
 //! The engine's semantics, on a paused clock: parallelism, timeouts, the deadline, reuse,
 //! single-flight, thresholds, staleness, criticality, panics and the application handles.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
+use probe_core::testing::{Runs, Scripted, Step};
 use probe_core::{from_fn, BuildError, Health, Outcome, Policy, Probe, Scope, Select, Status};
 use tokio::time::{advance, Instant};
 
 const R: [Probe; 1] = [Probe::Readiness];
 
 /// A check that counts its runs and answers from a script (the last entry repeats).
-fn scripted(
-    runs: &Arc<AtomicU32>,
-    script: &'static [Status],
-    delay: Duration,
-) -> impl probe_core::Check {
-    let runs = runs.clone();
-    from_fn(Scope::Local, move || {
-        let n = runs.fetch_add(1, Ordering::SeqCst) as usize;
-        async move {
-            tokio::time::sleep(delay).await;
-            match script[n.min(script.len() - 1)] {
-                Status::Pass => Outcome::pass(),
-                Status::Warn => Outcome::warn("degraded"),
-                Status::Fail => Outcome::fail(format!("run {n} failed")),
-            }
+fn scripted(runs: &Runs, script: &'static [Status], delay: Duration) -> Scripted {
+    let steps = script.iter().enumerate().map(|(n, s)| {
+        match s {
+            Status::Pass => Step::pass(),
+            Status::Warn => Step::warn("degraded"),
+            Status::Fail => Step::fail(format!("run {n} failed")),
         }
-    })
+        .after(delay)
+    });
+    Scripted::local(steps).counted_by(runs)
 }
 
-fn counter() -> Arc<AtomicU32> {
-    Arc::new(AtomicU32::new(0))
+fn counter() -> Runs {
+    Runs::default()
 }
 
 async fn ready(h: &Health) -> probe_core::Report {
@@ -128,7 +120,7 @@ async fn results_are_reused_within_the_window_and_failures_have_their_own() {
     assert!(!ready(&h).await.checks[0].cached);
     let again = ready(&h).await;
     assert!(again.checks[0].cached, "a pass is reused within cache = 1s");
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(runs.count(), 1);
 
     advance(Duration::from_secs(1)).await;
     assert_eq!(
@@ -139,13 +131,13 @@ async fn results_are_reused_within_the_window_and_failures_have_their_own() {
     advance(Duration::from_millis(50)).await;
     assert_eq!(ready(&h).await.status, Status::Fail);
     assert_eq!(
-        runs.load(Ordering::SeqCst),
+        runs.count(),
         2,
         "a failure is reused for cache_fail = 100ms"
     );
     advance(Duration::from_millis(60)).await;
     ready(&h).await;
-    assert_eq!(runs.load(Ordering::SeqCst), 3);
+    assert_eq!(runs.count(), 3);
 }
 
 #[tokio::test(start_paused = true)]
@@ -170,37 +162,67 @@ async fn concurrent_probes_share_one_run() {
         assert_eq!(status.unwrap(), Status::Pass);
     }
     assert_eq!(
-        runs.load(Ordering::SeqCst),
+        runs.count(),
         1,
         "1000 concurrent probes, no reuse window: one run"
     );
 }
 
+/// `(raw, effective, consecutive failures)` of `name` over `n` evaluations of `probe`.
+async fn trace(h: &Health, probe: Probe, name: &str, n: usize) -> Vec<(Status, Status, u32)> {
+    let mut seen = Vec::new();
+    for _ in 0..n {
+        let r = h.evaluate(probe, &Select::All).await;
+        let c = r.get(name).unwrap();
+        seen.push((c.raw, c.status, c.consecutive_failures));
+    }
+    seen
+}
+
 #[tokio::test(start_paused = true)]
-async fn thresholds_delay_the_effective_status_and_report_the_raw_one() {
-    let runs = counter();
-    let script = &[
-        Status::Fail,
-        Status::Fail,
-        Status::Fail,
-        Status::Pass,
-        Status::Pass,
-    ];
-    let policy = Policy::default().thresholds(3, 2);
+async fn thresholds_delay_the_fall_from_passing_and_the_rise_from_failing() {
+    use Status::*;
+    let script = &[Pass, Pass, Fail, Fail, Fail, Pass, Pass];
     let h = Health::builder()
-        .check("c", scripted(&runs, script, Duration::ZERO), R, policy)
+        .check(
+            "c",
+            scripted(&counter(), script, Duration::ZERO),
+            R,
+            Policy::default().thresholds(3, 2),
+        )
         .unwrap()
         .build()
         .unwrap();
-    let mut seen = Vec::new();
-    for _ in 0..5 {
-        let r = ready(&h).await;
-        let c = r.get("c").unwrap();
-        seen.push((c.raw, c.status, c.consecutive_failures));
-    }
-    use Status::*;
     assert_eq!(
-        seen,
+        trace(&h, Probe::Readiness, "c", 7).await,
+        vec![
+            (Pass, Fail, 0),
+            (Pass, Pass, 0),
+            (Fail, Pass, 1),
+            (Fail, Pass, 2),
+            (Fail, Fail, 3),
+            (Pass, Fail, 0),
+            (Pass, Pass, 0)
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn liveness_starts_green_so_a_restart_takes_the_whole_failure_threshold() {
+    use Status::*;
+    let script = &[Fail, Fail, Fail, Pass, Pass];
+    let h = Health::builder()
+        .check(
+            "loop",
+            scripted(&counter(), script, Duration::ZERO),
+            [Probe::Liveness],
+            Policy::default().thresholds(3, 2),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        trace(&h, Probe::Liveness, "loop", 5).await,
         vec![
             (Fail, Pass, 1),
             (Fail, Pass, 2),
@@ -209,6 +231,156 @@ async fn thresholds_delay_the_effective_status_and_report_the_raw_one() {
             (Pass, Pass, 0)
         ]
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_check_that_never_passed_fails_readiness_and_startup_whatever_its_threshold() {
+    let db = Scripted::dependency([
+        Step::fail("connection refused"),
+        Step::fail("connection refused"),
+        Step::fail("connection refused"),
+        Step::fail("connection refused"),
+        Step::pass(),
+    ]);
+    let h = Health::builder()
+        .check(
+            "db",
+            db,
+            [Probe::Readiness, Probe::Startup],
+            Policy::default().thresholds(3, 1),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    for probe in [Probe::Startup, Probe::Readiness] {
+        for _ in 0..2 {
+            let r = h.evaluate(probe, &Select::All).await;
+            assert_eq!(r.status, Status::Fail, "{probe} before any success");
+            assert!(!h.startup().has_passed(), "the latch stays open");
+        }
+    }
+    let r = ready(&h).await;
+    let db = r.get("db").unwrap();
+    assert_eq!((db.raw, db.status), (Status::Pass, Status::Pass));
+    assert!(
+        h.startup().has_passed(),
+        "the first success closes the latch"
+    );
+    assert_eq!(r.status, Status::Pass);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_first_rise_also_takes_the_success_threshold() {
+    use Status::*;
+    let h = Health::builder()
+        .check(
+            "c",
+            scripted(&counter(), &[Pass], Duration::ZERO),
+            R,
+            Policy::default().thresholds(1, 2),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let seen: Vec<_> = trace(&h, Probe::Readiness, "c", 2).await;
+    assert_eq!(seen, vec![(Pass, Fail, 0), (Pass, Pass, 0)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn before_startup_latches_readiness_answers_within_one_deadline() {
+    let slow = |runs: &Runs| {
+        Scripted::dependency([Step::pass().after(Duration::from_millis(700))]).counted_by(runs)
+    };
+    let (warm, dep) = (counter(), counter());
+    let policy = Policy::default().timeout(Duration::from_millis(900));
+    let h = Health::builder()
+        .check("warm", slow(&warm), [Probe::Startup], policy.clone())
+        .unwrap()
+        .check("dep", slow(&dep), R, policy)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(h.deadline(Probe::Readiness), Duration::from_millis(1000));
+    let start = Instant::now();
+    let r = ready(&h).await;
+    assert_eq!(r.status, Status::Pass, "{r:?}");
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(700),
+        "the startup and readiness checks ran side by side"
+    );
+    assert_eq!((warm.count(), dep.count()), (1, 1));
+
+    // A startup check that hangs: readiness still answers at its one deadline.
+    let h = Health::builder()
+        .check(
+            "warm",
+            Scripted::local([Step::hang()]),
+            [Probe::Startup],
+            Policy::default().timeout(Duration::from_millis(900)),
+        )
+        .unwrap()
+        .check(
+            "dep",
+            Scripted::local([Step::pass().after(Duration::from_millis(700))]),
+            R,
+            Policy::default().timeout(Duration::from_millis(900)),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let r = ready(&h).await;
+    assert!(
+        start.elapsed() <= Duration::from_millis(1000),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(r.status, Status::Fail);
+    assert_eq!(r.get("startup").unwrap().status, Status::Fail);
+    assert_eq!(r.get("dep").unwrap().status, Status::Pass);
+}
+
+#[test]
+fn a_run_lost_with_its_runtime_is_started_again() {
+    let check = Scripted::local([Step::hang(), Step::pass()]);
+    let runs = check.runs();
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let h = Health::builder()
+        .check(
+            "c",
+            check,
+            R,
+            Policy::default().timeout(Duration::from_secs(3600)),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let h1 = h.clone();
+    first.block_on(async move {
+        let eval = tokio::spawn(async move { ready(&h1).await });
+        while runs.count() == 0 {
+            tokio::task::yield_now().await;
+        }
+        drop(eval);
+    });
+    // The run's task dies with its runtime, without reporting.
+    drop(first);
+    let second = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let r = second.block_on(async {
+        tokio::time::timeout(Duration::from_secs(10), ready(&h))
+            .await
+            .expect("answers")
+    });
+    let c = r.get("c").unwrap();
+    assert_eq!(c.status, Status::Pass, "{:?}", c.message);
+    assert_eq!(r.status, Status::Pass);
 }
 
 #[tokio::test(start_paused = true)]
@@ -248,17 +420,8 @@ async fn a_panicking_check_is_a_failed_check() {
 #[tokio::test(start_paused = true)]
 async fn background_checks_run_on_their_schedule_and_go_stale() {
     let runs = counter();
-    let runs2 = runs.clone();
     // Answers quickly twice, then hangs forever: the last result ages until it is stale.
-    let check = from_fn(Scope::Local, move || {
-        let n = runs2.fetch_add(1, Ordering::SeqCst);
-        async move {
-            if n >= 2 {
-                std::future::pending::<()>().await;
-            }
-            Outcome::pass()
-        }
-    });
+    let check = Scripted::local([Step::pass(), Step::pass(), Step::hang()]).counted_by(&runs);
     let policy = Policy::default()
         .every(Duration::from_secs(1))
         .timeout(Duration::from_secs(60))
@@ -272,10 +435,10 @@ async fn background_checks_run_on_their_schedule_and_go_stale() {
     let r = ready(&h).await;
     assert_eq!(r.status, Status::Pass);
     assert!(r.checks[0].cached, "probes read the background result");
-    let before = runs.load(Ordering::SeqCst);
+    let before = runs.count();
     ready(&h).await;
     assert_eq!(
-        runs.load(Ordering::SeqCst),
+        runs.count(),
         before,
         "reading does not run a background check"
     );
@@ -364,11 +527,7 @@ async fn readiness_waits_for_startup_and_startup_is_a_latch() {
     assert!(h.startup().has_passed());
     let s = h.evaluate(Probe::Startup, &Select::All).await;
     assert_eq!(s.status, Status::Pass, "once passed, stays passed");
-    assert_eq!(
-        runs.load(Ordering::SeqCst),
-        2,
-        "a closed latch runs no startup checks"
-    );
+    assert_eq!(runs.count(), 2, "a closed latch runs no startup checks");
 }
 
 #[tokio::test(start_paused = true)]
@@ -449,27 +608,15 @@ async fn select_evaluates_one_check_alone_or_excludes_some() {
     assert_eq!((excl.status, excl.checks.len()), (Status::Pass, 1));
     assert_eq!(ready(&h).await.status, Status::Fail);
     assert!(h.contains(Probe::Readiness, "b") && !h.contains(Probe::Liveness, "b"));
-    assert_eq!(
-        b.load(Ordering::SeqCst),
-        1,
-        "excluded and unselected checks do not run"
-    );
+    assert_eq!(b.count(), 1, "excluded and unselected checks do not run");
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_attachment_reaches_every_caller_of_its_run_and_the_reuse_window() {
     // Each run attaches its own number: callers of one run see the same one.
-    let runs = counter();
-    let numbered = {
-        let runs = runs.clone();
-        from_fn(Scope::Dependency, move || {
-            let n = runs.fetch_add(1, Ordering::SeqCst);
-            async move {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                Outcome::pass().with_attachment(n)
-            }
-        })
-    };
+    let numbered = Scripted::dependency((0..3u32).map(|n| {
+        Step::answer(Outcome::pass().with_attachment(n)).after(Duration::from_millis(100))
+    }));
     let h = Health::builder()
         .check(
             "numbered",

@@ -380,6 +380,7 @@ mod tests {
     fn report(name: &str, status: Status, message: Option<&str>) -> CheckReport {
         CheckReport {
             name: Arc::from(name),
+            kind: probe_core::ReportKind::Check,
             status,
             raw: status,
             message: message.map(Arc::from),
@@ -389,6 +390,10 @@ mod tests {
             cached: false,
             stale: false,
             consecutive_failures: 0,
+            consecutive_successes: 0,
+            failure_threshold: 1,
+            success_threshold: 1,
+            trend: probe_core::Trend::Steady,
             scope: Scope::Local,
             attachment: None,
         }

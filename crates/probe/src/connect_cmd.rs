@@ -7,7 +7,6 @@
 //! asked last, the `connect` dialect (`/`, `/ping`, 404 elsewhere, HEAD anywhere).
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use probe_core::checks::KafkaConnectCheck;
@@ -280,12 +279,11 @@ pub fn level(name: &str) -> Result<LevelFilter, String> {
 /// `connect` as the fallback. Call inside a runtime.
 pub fn service(options: &ConnectOptions) -> Result<(Health, ProbeService), ConfigError> {
     let health = Health::builder()
-        .shared(
+        .check(
             CHECK_NAME,
-            Arc::new(options.check.clone()),
+            options.check.clone(),
             [Probe::Readiness],
             options.policy(),
-            false,
         )
         .and_then(|b| b.build())
         .map_err(|e| ConfigError::general(e.to_string()))?;

@@ -115,12 +115,11 @@ async fn silence_fails_within_the_engine_timeout() {
     let mut builder = Health::builder();
     for (name, check) in all_checks(port) {
         builder = builder
-            .shared(
+            .check(
                 name,
                 check,
                 [Probe::Readiness],
                 Policy::default().timeout(Duration::from_millis(300)),
-                false,
             )
             .unwrap();
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use probe_core::{Health, Policy, Probe, Schedule, Scope};
+use probe_core::{Policy, Probe, Schedule, Scope};
 
 use super::checks::{self, Background};
 use super::{CheckSpec, ConfigError, Fields};
@@ -98,13 +98,8 @@ pub(super) fn parse(table: toml::Table, index: usize) -> Result<CheckTable, Conf
             )));
         }
         let part_name = format!("{name}{}", part.suffix);
-        if let Err(e) = Health::builder().shared(
-            part_name.clone(),
-            part.check.clone(),
-            part_probes.iter().copied(),
-            policy.clone(),
-            true,
-        ) {
+        if !probe_core::is_valid_name(&part_name) {
+            let e = probe_core::BuildError::BadName(part_name);
             return Err(f_error(index, &name, "name", e.to_string()));
         }
         specs.push(CheckSpec {

@@ -63,15 +63,30 @@ impl ConfigError {
 }
 
 impl fmt::Display for ConfigError {
+    /// One line, whatever the file held: control characters are written escaped (`\n`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(file) = &self.file {
-            write!(f, "{file}: ")?;
+            one_line(f, file)?;
+            f.write_str(": ")?;
         }
         if let Some(key) = &self.key {
-            write!(f, "{key}: ")?;
+            one_line(f, key)?;
+            f.write_str(": ")?;
         }
-        f.write_str(&self.problem)
+        one_line(f, &self.problem)
     }
+}
+
+fn one_line(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    use fmt::Write as _;
+    for c in text.chars() {
+        if c.is_control() {
+            write!(f, "{}", c.escape_default())?;
+        } else {
+            f.write_char(c)?;
+        }
+    }
+    Ok(())
 }
 
 /// The `[server]` table.
@@ -207,17 +222,15 @@ impl Config {
     pub fn health(&self) -> Result<Health, ConfigError> {
         let mut b = Health::builder();
         for (i, c) in self.checks.iter().enumerate() {
-            b = b
-                .shared(
-                    c.name.clone(),
-                    c.check.clone(),
-                    c.probes.iter().copied(),
-                    c.policy.clone(),
-                    c.liveness_dependency,
-                )
-                .map_err(|e| {
-                    ConfigError::key(format!("check[{i}] \"{}\"", c.name), e.to_string())
-                })?;
+            let (name, check, probes) = (c.name.clone(), c.check.clone(), c.probes.clone());
+            let registered = if c.liveness_dependency {
+                b.dependency_in_liveness(name, check, probes, c.policy.clone())
+            } else {
+                b.check(name, check, probes, c.policy.clone())
+            };
+            b = registered.map_err(|e| {
+                ConfigError::key(format!("check[{i}] \"{}\"", c.name), e.to_string())
+            })?;
         }
         let health = b.build().map_err(|e| ConfigError::general(e.to_string()))?;
         for work in &self.background {
