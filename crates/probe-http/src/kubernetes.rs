@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use http::header::{HeaderValue, ACCEPT};
 use http::{Method, StatusCode};
-use probe_core::{BoxFuture, Health, Probe, Report, Select, Status};
+use probe_core::{BoxFuture, Health, Probe, Report, Select, Status, Trend};
 
 use crate::health_json::{health_json, WITHHELD};
 use crate::response::{answer, method_not_allowed, not_found, TEXT};
@@ -91,8 +91,14 @@ impl Dialect for Kubernetes {
                 Some(name) if self.health.contains(probe, name) => Select::Only(name.to_owned()),
                 Some(_) => return not_found(method),
                 None => {
-                    let excluded: Vec<String> =
-                        req.query.all("exclude").map(|s| s.into_owned()).collect();
+                    // Only registered names are kept: an unknown name is not a check, and
+                    // nothing a request sends is echoed back as one.
+                    let excluded: Vec<String> = req
+                        .query
+                        .all("exclude")
+                        .filter(|n| self.health.contains(probe, n))
+                        .map(|s| s.into_owned())
+                        .collect();
                     if excluded.is_empty() {
                         Select::All
                     } else {
@@ -136,21 +142,42 @@ fn verbose_text(report: &Report, select: &Select, show: bool) -> String {
             (true, Some(m)) => one_line(m),
             _ => WITHHELD.to_owned(),
         };
+        // Names are checked when they are registered: nothing here came from the request.
+        let name = &c.name;
+        if c.trend == Trend::Failing {
+            // Passing for now, but its last runs failed: say so, and how close it is.
+            let _ = writeln!(
+                out,
+                "[+]{name} ok for now: failing, {} of {} failures before it fails: {}",
+                c.consecutive_failures,
+                c.failure_threshold,
+                reason(&c.message)
+            );
+            continue;
+        }
+        if c.trend == Trend::Recovering {
+            let _ = writeln!(
+                out,
+                "[-]{name} failed: recovering, {} of {} successes before it passes",
+                c.consecutive_successes, c.success_threshold
+            );
+            continue;
+        }
         match c.status {
             // What a passing check saw is shown only to clients that may see details.
             Status::Pass => match (&c.message, show) {
                 (Some(m), true) => {
-                    let _ = writeln!(out, "[+]{} ok: {}", c.name, one_line(m));
+                    let _ = writeln!(out, "[+]{name} ok: {}", one_line(m));
                 }
                 _ => {
-                    let _ = writeln!(out, "[+]{} ok", c.name);
+                    let _ = writeln!(out, "[+]{name} ok");
                 }
             },
             Status::Warn => {
-                let _ = writeln!(out, "[+]{} ok (warn: {})", c.name, reason(&c.message));
+                let _ = writeln!(out, "[+]{name} ok (warn: {})", reason(&c.message));
             }
             Status::Fail => {
-                let _ = writeln!(out, "[-]{} failed: {}", c.name, reason(&c.message));
+                let _ = writeln!(out, "[-]{name} failed: {}", reason(&c.message));
             }
         }
     }

@@ -383,3 +383,119 @@ async fn liveness_without_checks_answers_every_form() {
     let post = ask(&svc, Method::POST, "/livez", &[], REMOTE).await;
     assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn verbose_says_a_check_inside_its_threshold_is_failing() {
+    let health = Health::builder()
+        .check(
+            "db",
+            from_fn(Scope::Dependency, || async {
+                Outcome::fail("cannot connect to 127.0.0.1:1: connection refused")
+            }),
+            [Probe::Readiness],
+            Policy::default().thresholds(3, 1),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let svc = ProbeService::builder()
+        .dialect(Kubernetes::new(health))
+        .build();
+    let first = ask(&svc, Method::GET, "/readyz?verbose", &[], LOCAL).await;
+    assert_eq!(
+        first.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a check that never passed fails readiness whatever its threshold"
+    );
+    assert!(
+        first.body.starts_with("[-]db failed: cannot connect"),
+        "{}",
+        first.body
+    );
+
+    // Once it has passed, failures inside the threshold pass for now, and say so.
+    let flips = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let check = {
+        let flips = flips.clone();
+        from_fn(Scope::Dependency, move || {
+            let n = flips.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                match n {
+                    0 => Outcome::pass(),
+                    _ => Outcome::fail("connection refused"),
+                }
+            }
+        })
+    };
+    let health = Health::builder()
+        .check(
+            "db",
+            check,
+            [Probe::Readiness],
+            Policy::default().thresholds(3, 1),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let svc = ProbeService::builder()
+        .dialect(Kubernetes::new(health))
+        .build();
+    assert_eq!(
+        ask(&svc, Method::GET, "/readyz", &[], LOCAL).await.status,
+        StatusCode::OK
+    );
+    let inside = ask(&svc, Method::GET, "/readyz?verbose", &[], LOCAL).await;
+    assert_eq!(inside.status, StatusCode::OK);
+    assert_eq!(
+        inside.body,
+        "[+]db ok for now: failing, 1 of 3 failures before it fails: connection refused\nreadyz check passed\n"
+    );
+    let remote = ask(&svc, Method::GET, "/readyz?verbose", &[], REMOTE).await;
+    assert!(
+        remote.body.starts_with(
+            "[+]db ok for now: failing, 2 of 3 failures before it fails: reason withheld\n"
+        ),
+        "{}",
+        remote.body
+    );
+    assert!(!remote.body.contains("[+]db ok: "));
+}
+
+#[tokio::test]
+async fn nothing_from_the_request_is_echoed_as_a_check() {
+    let svc = service(Details::Local);
+    let forged = "/readyz?verbose&exclude=x%0A%5B%2B%5Dfake%20ok%0Areadyz%20check%20passed";
+    let a = ask(&svc, Method::GET, forged, &[], LOCAL).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!a.body.contains("fake"), "{}", a.body);
+    assert_eq!(a.body.matches("check passed").count(), 0, "{}", a.body);
+    assert_eq!(a.body.lines().last(), Some("readyz check failed"));
+    assert!(
+        a.body.chars().all(|c| c == '\n' || !c.is_control()),
+        "{:?}",
+        a.body
+    );
+    let unknown = ask(
+        &svc,
+        Method::GET,
+        "/readyz?verbose&exclude=nosuch",
+        &[],
+        LOCAL,
+    )
+    .await;
+    assert!(!unknown.body.contains("nosuch"), "{}", unknown.body);
+    let known = ask(
+        &svc,
+        Method::GET,
+        "/readyz?verbose&exclude=db&exclude=nosuch",
+        &[],
+        LOCAL,
+    )
+    .await;
+    assert!(
+        known.body.contains("[+]db excluded: ok\n"),
+        "{}",
+        known.body
+    );
+    assert!(!known.body.contains("nosuch"), "{}", known.body);
+}
