@@ -68,6 +68,8 @@ fn bad_configurations_exit_64_with_one_line_naming_the_problem() {
         ("zero threshold", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"h:1\"\nfailure_threshold = 0\n", "failure_threshold: must be at least 1"),
         ("duplicate name", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"h:1\"\n[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"h:2\"\n", "check[1] \"a\".name: used by an earlier check"),
         ("unknown dialect", "[server]\ndialects = [\"soap\"]\n", "unknown dialect `soap`"),
+        ("bad name", "[[check]]\nname = \"db\\n[+]fake ok\"\ntype = \"tcp\"\naddress = \"h:1\"\n", "check[0] \"db\\n[+]fake ok\".name: check name `db\\n[+]fake ok` is not allowed"),
+        ("reserved name", "[[check]]\nname = \"ready\"\ntype = \"tcp\"\naddress = \"h:1\"\n", "check name `ready` is not allowed"),
         ("bad listen", "[server]\nlisten = \"everywhere\"\n", "server.listen: invalid address"),
         ("bad details", "[server]\ndetails = \"some\"\n", "unknown details policy `some`"),
         ("syntax", "[server\n", "line 1, column"),
