@@ -33,6 +33,7 @@ pub mod http_client;
 mod policy;
 pub mod proto;
 mod report;
+mod shutdown_signal;
 mod status;
 pub mod time;
 
@@ -42,4 +43,7 @@ pub use handles::{Readiness, Shutdown, Startup};
 pub use health::{BuildError, Builder, Health, Select};
 pub use policy::{Policy, Schedule};
 pub use report::{CheckReport, Report};
+#[cfg(feature = "signal")]
+pub use shutdown_signal::{drain_on_signal, TermSignals};
+pub use shutdown_signal::{Drain, StopSignals};
 pub use status::{ParseError, Probe, Scope, Status};
