@@ -13,12 +13,13 @@ use std::time::Duration;
 use probe_core::checks::KafkaConnectCheck;
 use probe_core::evaluators::connect::{parse_containers, parse_states, ConnectRules, RulesError};
 use probe_core::{Health, Policy, Probe};
-use probe_http::{BindError, Connect, Details, Kubernetes, ProbeService, Server, ServerConfig};
+use probe_http::{Connect, Details, Kubernetes, ProbeService, ServerConfig};
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::cli::ConnectArgs;
 use crate::config::{duration, tls, ConfigError};
 use crate::env::Env;
+use crate::sidecar::{self, RunError, Sidecar};
 
 /// The name the Connect check is registered under (in `/readyz/kafka-connect`).
 pub const CHECK_NAME: &str = "kafka-connect";
@@ -304,35 +305,27 @@ pub fn service(options: &ConnectOptions) -> Result<(Health, ProbeService), Confi
     Ok((health, service))
 }
 
-/// Logs the peer's startup lines, binds, serves until SIGTERM/SIGINT, logs the peer's exit
-/// line, and lets answers in progress finish. No drain delay: the peer exits at once.
+/// Logs the peer's startup lines, then serves on the [`sidecar`](crate::sidecar) loop with
+/// the peer's announcement and exit line. No drain delay: the peer exits at once.
 pub async fn run(options: ConnectOptions) -> Result<(), RunError> {
     tracing::info!("Initializing healthcheck server...");
     options.check.log_configuration();
     let (health, service) = service(&options).map_err(RunError::Config)?;
-    let bound = Server::bind(options.listen, ServerConfig::default()).map_err(RunError::Bind)?;
-    tracing::info!(
-        "Healthcheck server started at: http://localhost:{}",
-        bound.local_addr().port()
-    );
-    tracing::info!("{LINE_BREAK}");
-    bound
-        .serve(service, async move {
-            probe_http::terminate().await;
-            health.shutdown().begin();
-            tracing::info!("SIGINT/SIGTERM; exiting...");
-        })
-        .await;
-    Ok(())
-}
-
-/// Why `probe connect` stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The engine or the service could not be built.
-    #[error(transparent)]
-    Config(ConfigError),
-    /// The port could not be bound.
-    #[error(transparent)]
-    Bind(BindError),
+    sidecar::run(Sidecar {
+        listen: options.listen,
+        server: ServerConfig::default(),
+        service,
+        health,
+        drain: Duration::ZERO,
+        announce: Box::new(|addr| {
+            tracing::info!(
+                "Healthcheck server started at: http://localhost:{}",
+                addr.port()
+            );
+            tracing::info!("{LINE_BREAK}");
+        }),
+        signal_line: Some("SIGINT/SIGTERM; exiting..."),
+    })
+    .await
+    .map_err(RunError::Bind)
 }

@@ -1,19 +1,15 @@
-//! `probe serve`, and the serving loop every sidecar command shares:
-//! bind → log the address → serve → on SIGTERM fail readiness, drain, stop.
+//! `probe serve` (and `probe kpow`, a fixed configuration of it): the configuration, the
+//! service it describes, and serving it on the [`sidecar`](crate::sidecar) loop.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use probe_core::time::human;
 use probe_core::Health;
-use probe_http::{
-    BindError, Connect, Dialect, Kpow, Kubernetes, OpenKlant, ProbeService, Server, ServerConfig,
-};
+use probe_http::{Connect, Dialect, Kpow, Kubernetes, OpenKlant, ProbeService, ServerConfig};
 
 use crate::cli::ServeArgs;
 use crate::config::{parse_listen, Config, ConfigError, ServerSettings};
 use crate::env::Env;
+use crate::sidecar::{self, RunError, Sidecar};
 
 /// Reads the configuration `probe serve` runs with: the file named by `--config` or
 /// `PROBE_CONFIG`, or the embedded default; then `--listen` / `PROBE_LISTEN`.
@@ -108,50 +104,28 @@ fn connect_dialect(config: &Config, health: &Health) -> Result<Connect, ConfigEr
         .map_err(|e| ConfigError::key("server.dialects", e.to_string()))
 }
 
-/// What a sidecar command serves, and how.
-pub struct Sidecar {
-    /// Where to listen.
-    pub listen: SocketAddr,
-    /// What to answer.
-    pub service: ProbeService,
-    /// Whose shutdown signal to raise on SIGTERM.
-    pub health: Health,
-    /// How long readiness fails before the server stops.
-    pub drain: Duration,
-    /// Connections served at once.
-    pub max_connections: usize,
-    /// Names of the dialects served, for the log line.
-    pub dialects: Vec<String>,
-}
-
-/// Binds (a clean error when the address is taken), serves until SIGTERM/SIGINT, then
-/// fails readiness at once, keeps answering for the drain delay, and returns.
-pub async fn run(s: Sidecar) -> Result<(), BindError> {
-    let config = ServerConfig {
-        max_connections: s.max_connections,
-        ..ServerConfig::default()
-    };
-    let bound = Server::bind(s.listen, config)?;
-    // Catch SIGTERM from the moment the address is announced.
-    let terminate = probe_http::terminate();
-    tracing::info!(
-        "probe listening on http://{} (dialects: {})",
-        bound.local_addr(),
-        s.dialects.join(", ")
-    );
-    let health = s.health.clone();
-    let drain = s.drain;
-    bound
-        .serve(s.service, async move {
-            terminate.await;
-            health.shutdown().begin();
-            tracing::info!(
-                "shutting down: readiness fails from now on; draining for {}",
-                human(drain)
-            );
-            tokio::time::sleep(drain).await;
-        })
-        .await;
+/// Serves `config` until SIGTERM/SIGINT and the drain after it: builds the engine
+/// (starting its background work), then runs the [`sidecar`](crate::sidecar) loop,
+/// announcing `probe listening on http://ADDR (dialects: …)`. Call inside a runtime.
+pub async fn run(config: Config) -> Result<(), RunError> {
+    let (health, service) = service(&config).map_err(RunError::Config)?;
+    let dialects = config.server.dialects.join(", ");
+    sidecar::run(Sidecar {
+        listen: config.server.listen,
+        server: ServerConfig {
+            max_connections: config.server.max_connections,
+            ..ServerConfig::default()
+        },
+        service,
+        health,
+        drain: config.server.drain,
+        announce: Box::new(move |addr| {
+            tracing::info!("probe listening on http://{addr} (dialects: {dialects})")
+        }),
+        signal_line: None,
+    })
+    .await
+    .map_err(RunError::Bind)?;
     tracing::info!("stopped");
     Ok(())
 }
