@@ -47,6 +47,8 @@ pub struct ConnectOptions {
     pub cache: Duration,
     /// Task traces only for clients on loopback.
     pub redact_traces: bool,
+    /// After SIGTERM: how long readiness fails before the server stops (the peer's: none).
+    pub drain: Duration,
 }
 
 /// An option's value: the flag's, else the variable's (an empty one counts as unset), with
@@ -146,6 +148,8 @@ impl ConnectOptions {
         };
         let cache = duration_option(env, &args.cache, "--cache", "HEALTHCHECK_CACHE")?
             .map_or(Duration::ZERO, |(d, _)| d);
+        let drain = duration_option(env, &args.drain, "--drain", "HEALTHCHECK_DRAIN")?
+            .map_or(Duration::ZERO, |(d, _)| d);
         let redact_traces = switch(env, args.redact_traces, "HEALTHCHECK_REDACT_TRACES")?;
         let worker_health = switch(env, args.worker_health, "HEALTHCHECK_WORKER_HEALTH")?;
         Ok(ConnectOptions {
@@ -157,6 +161,7 @@ impl ConnectOptions {
             log_level,
             cache,
             redact_traces,
+            drain,
         })
     }
 
@@ -237,12 +242,7 @@ fn duration_option(
 ) -> Result<Option<(Duration, &'static str)>, ConfigError> {
     match pick(env, flag, name, var) {
         None => Ok(None),
-        Some((v, from)) => duration::parse(&v).map(|d| Some((d, from))).ok_or_else(|| {
-            ConfigError::key(
-                from,
-                format!("invalid duration {v:?} (write e.g. \"800ms\", \"2s\", \"1m\")"),
-            )
-        }),
+        Some((v, from)) => duration::option(&v, from).map(|d| Some((d, from))),
     }
 }
 
@@ -306,7 +306,8 @@ pub fn service(options: &ConnectOptions) -> Result<(Health, ProbeService), Confi
 }
 
 /// Logs the peer's startup lines, then serves on the [`sidecar`](crate::sidecar) loop with
-/// the peer's announcement and exit line. No drain delay: the peer exits at once.
+/// the peer's announcement and exit line. No drain delay unless `--drain` asks for one:
+/// the peer exits at once.
 pub async fn run(options: ConnectOptions) -> Result<(), RunError> {
     tracing::info!("Initializing healthcheck server...");
     options.check.log_configuration();
@@ -316,7 +317,7 @@ pub async fn run(options: ConnectOptions) -> Result<(), RunError> {
         server: ServerConfig::default(),
         service,
         health,
-        drain: Duration::ZERO,
+        drain: options.drain,
         announce: Box::new(|addr| {
             tracing::info!(
                 "Healthcheck server started at: http://localhost:{}",
