@@ -1,24 +1,5 @@
-//! From a stop signal to a server's graceful shutdown, with a drain in between.
-//!
-//! An orchestrator stops a process with SIGTERM and, at the same moment, starts taking it
-//! out of rotation; until every load balancer has noticed, traffic keeps arriving. So the
-//! process should not stop serving at the signal: it should fail readiness at once, keep
-//! answering for a drain delay, and only then shut its servers down.
-//!
-//! [`Drain`] does exactly that for any server that takes a shutdown future (axum's
-//! `with_graceful_shutdown`, tonic's `serve_with_shutdown`, hyper-util's
-//! `GracefulShutdown`, `probe_http`'s `Bound::serve`, a hand-written accept loop):
-//!
-//! 1. at the first signal it calls [`Shutdown::begin`](crate::Shutdown::begin): readiness
-//!    fails from then on, liveness stays green;
-//! 2. it logs one line saying so, with the drain delay;
-//! 3. its future resolves once the delay is over, and the server's own graceful shutdown
-//!    starts; a second signal during the delay ends it at once (an operator pressing
-//!    Ctrl-C twice means "now").
-//!
-//! The signals come from a [`StopSignals`] source: [`TermSignals`] (SIGTERM and SIGINT,
-//! with the `signal` feature, also behind [`drain_on_signal`]), or a channel the
-//! application or a test sends into.
+//! From a stop signal to a server's graceful shutdown, with a drain in between:
+//! [`Drain`], `drain_on_signal` and the [`StopSignals`] sources.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -33,7 +14,7 @@ use crate::Health;
 
 /// Where stop signals come from: each call to [`next`](StopSignals::next) waits for one.
 ///
-/// Implemented for [`TermSignals`] (the process's SIGTERM and SIGINT, with the `signal`
+/// Implemented for `TermSignals` (the process's SIGTERM and SIGINT, with the `signal`
 /// feature), for channel receivers (one message, one signal), and for `Option<S>` (`None`
 /// never signals).
 pub trait StopSignals: Send + 'static {
@@ -122,12 +103,26 @@ impl StopSignals for TermSignals {
 
 // === Drain ===
 
-/// What happens between the first stop signal and a server's graceful shutdown: readiness
-/// fails at once, one line is logged, and the drain delay runs (cut short by a second
-/// signal).
+/// What happens between the first stop signal and a server's graceful shutdown.
 ///
-/// [`drain_on_signal`] covers the common case; `Drain` adds the choice of the line and of
-/// the signal source.
+/// An orchestrator stops a process with SIGTERM and, at the same moment, starts taking it
+/// out of rotation; until every load balancer has noticed, traffic keeps arriving. So the
+/// process should not stop serving at the signal: it should fail readiness at once, keep
+/// answering for a drain delay, and only then shut its servers down. `Drain` does that for
+/// any server that takes a shutdown future (axum's `with_graceful_shutdown`, tonic's
+/// `serve_with_shutdown`, hyper-util's `GracefulShutdown`, `probe_http`'s `Bound::serve`,
+/// a hand-written accept loop):
+///
+/// 1. at the first signal it calls [`Shutdown::begin`](crate::Shutdown::begin): readiness
+///    fails from then on, liveness stays green;
+/// 2. it logs one line saying so, with the drain delay;
+/// 3. its future resolves once the delay is over, and the server's own graceful shutdown
+///    starts; a second signal during the delay ends it at once (an operator pressing
+///    Ctrl-C twice means "now"). A delay of zero resolves at the first signal.
+///
+/// The signals come from a [`StopSignals`] source: the process's SIGTERM and SIGINT with
+/// `Drain::on_signal` (or `drain_on_signal`, the common case; both with the `signal`
+/// feature), or a channel that the application or a test sends into, with [`Drain::on`].
 ///
 /// ```
 /// use std::time::Duration;
