@@ -23,7 +23,7 @@ use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use probe_core::checks::TcpCheck;
-use probe_core::{from_fn, Health, Outcome, Policy, Probe, Scope, Select};
+use probe_core::{drain_on_signal, from_fn, Health, Outcome, Policy, Probe, Scope, Select};
 use probe_http::{ClientAddr, Kubernetes, ProbeService, Server, ServerConfig};
 
 #[tokio::main]
@@ -70,13 +70,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .dialect(Kubernetes::new(health.clone()))
         .build();
     let bound = Server::bind("127.0.0.1:9090".parse()?, ServerConfig::default())?;
+    // Signals are caught from here on, before the port is announced: at Ctrl-C or SIGTERM
+    // readiness fails at once and the probe port keeps answering for two seconds.
+    let shutdown = drain_on_signal(&health, Duration::from_secs(2));
     println!("probes on http://{}", bound.local_addr());
-    let stop = health.clone();
-    let probe_server = tokio::spawn(bound.serve(probes, async move {
-        probe_http::terminate().await;
-        stop.shutdown().begin();
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }));
+    let probe_server = tokio::spawn(bound.serve(probes, shutdown));
 
     // 2. The application's own server, mounting the same health under /health.
     let mounted = ProbeService::builder()

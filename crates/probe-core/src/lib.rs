@@ -34,6 +34,7 @@ mod policy;
 pub mod proto;
 mod publish;
 mod report;
+mod shutdown_signal;
 mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -45,4 +46,7 @@ pub use handles::{Readiness, Shutdown, Startup};
 pub use health::{is_valid_name, BuildError, Builder, Health, Select, DEFAULT_HISTORY};
 pub use policy::{Policy, Schedule};
 pub use report::{CheckReport, HistoryEntry, Report, ReportKind, Trend};
+#[cfg(feature = "signal")]
+pub use shutdown_signal::{drain_on_signal, TermSignals};
+pub use shutdown_signal::{Drain, StopSignals};
 pub use status::{ParseError, Probe, Scope, Status};

@@ -4,7 +4,9 @@
 //! one or more *dialects* (the Kubernetes `/livez` `/readyz` `/startupz` family, and the
 //! surfaces of the tools `probe` replaces, such as kafka-connect-healthcheck's [`Connect`]). It is usable three ways:
 //!
-//! - served on its own socket: [`Server::bind`] then [`Bound::serve`];
+//! - served on its own socket: [`Server::bind`] then [`Bound::serve`], stopped by
+//!   [`probe_core::drain_on_signal`] (readiness fails at SIGTERM, the drain runs, the
+//!   server stops);
 //! - mounted inside another hyper (or axum) server: call [`ProbeService::respond`];
 //! - called in tests with no socket at all, like any `Service`.
 //!
@@ -33,7 +35,6 @@ mod query;
 pub mod response;
 mod server;
 mod service;
-mod signal;
 
 pub use access::{ClientAddr, Details};
 pub use allow::{AllowedHosts, Cidr, CidrError, ClientAllowList, HostPatternError};
@@ -47,4 +48,3 @@ pub use query::Query;
 pub use response::{Body, Response};
 pub use server::{BindError, Bound, Server, ServerConfig};
 pub use service::{ProbeService, ServiceBuilder};
-pub use signal::terminate;

@@ -115,6 +115,26 @@ impl Bound {
 
     /// Serves `service` until `shutdown` resolves, then stops accepting, lets in-flight
     /// requests finish (up to the configured shutdown timeout) and returns.
+    ///
+    /// For the orchestrator's stop, pass [`probe_core::drain_on_signal`], created before
+    /// announcing the address: at SIGTERM readiness fails at once, the server keeps
+    /// answering for the drain, then stops (a second SIGTERM stops it at once).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use probe_core::{drain_on_signal, Health};
+    /// use probe_http::{Kubernetes, ProbeService, Server, ServerConfig};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let health = Health::builder().build()?;
+    /// let service = ProbeService::builder().dialect(Kubernetes::new(health.clone())).build();
+    /// let bound = Server::bind("0.0.0.0:8080".parse()?, ServerConfig::default())?;
+    /// let shutdown = drain_on_signal(&health, Duration::from_secs(5));
+    /// println!("probes on http://{}", bound.local_addr());
+    /// bound.serve(service, shutdown).await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn serve(self, service: ProbeService, shutdown: impl Future<Output = ()>) {
         let Bound {
             listener, config, ..

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command, LogArgs, LogFormat};
 use crate::config::{Config, ConfigError};
 use crate::env::Env;
+use crate::sidecar::RunError;
 use crate::{beat_cmd, check_cmd, connect_cmd, exec, kpow, logging, serve, worker_cmd};
 
 /// Exit status for a bad configuration or flag value (sysexits EX_USAGE).
@@ -35,6 +36,15 @@ enum Failure {
 impl From<ConfigError> for Failure {
     fn from(e: ConfigError) -> Self {
         Failure::Config(e)
+    }
+}
+
+impl From<RunError> for Failure {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::Config(e) => Failure::Config(e),
+            RunError::Bind(e) => Failure::Runtime(e.to_string()),
+        }
     }
 }
 
@@ -77,13 +87,8 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
             let options =
                 connect_cmd::ConnectOptions::read(&args, cli.log.log_level.as_deref(), env)?;
             logging::init(Some(options.log_level), None, format);
-            runtime()?.block_on(async {
-                connect_cmd::run(options).await.map_err(|e| match e {
-                    connect_cmd::RunError::Config(e) => Failure::Config(e),
-                    e => Failure::Runtime(e.to_string()),
-                })?;
-                Ok(ExitCode::SUCCESS)
-            })
+            runtime()?.block_on(connect_cmd::run(options))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::BeatCheck(args) => {
             let (file, max_age) = beat_cmd::plan(&args)?;
@@ -103,24 +108,10 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
     }
 }
 
-/// Serves `config` until SIGTERM: builds the engine (starting its background work),
-/// binds, serves, drains.
+/// Serves `config` until SIGTERM and the drain after it.
 fn serve_config(config: Config) -> Result<ExitCode, Failure> {
-    runtime()?.block_on(async {
-        let (health, service) = serve::service(&config)?;
-        let sidecar = serve::Sidecar {
-            listen: config.server.listen,
-            service,
-            health,
-            drain: config.server.drain,
-            max_connections: config.server.max_connections,
-            dialects: config.server.dialects.clone(),
-        };
-        serve::run(sidecar)
-            .await
-            .map_err(|e| Failure::Runtime(e.to_string()))?;
-        Ok(ExitCode::SUCCESS)
-    })
+    runtime()?.block_on(serve::run(config))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The level from `--log-level` or `PROBE_LOG_LEVEL`, else `RUST_LOG`, else info.

@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// Listen on this address instead of server.listen (env PROBE_LISTEN).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// After SIGTERM or SIGINT: how long readiness fails while the server keeps answering,
+    /// instead of server.drain (env PROBE_DRAIN; default 5s; a second signal ends it).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub drain: Option<String>,
 }
 
 /// `probe check`.
@@ -253,6 +257,11 @@ pub struct ConnectArgs {
     /// always share one evaluation) [env: HEALTHCHECK_CACHE] [default: none].
     #[arg(long, value_name = "DURATION")]
     pub cache: Option<String>,
+    /// After SIGTERM or SIGINT: how long `/readyz` fails while the server keeps answering
+    /// (a second signal ends it) [env: HEALTHCHECK_DRAIN] [default: 0s, exit at once like
+    /// the peer].
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub drain: Option<String>,
     /// Show task stack traces only to clients on loopback; others get `"trace": null`
     /// [env: HEALTHCHECK_REDACT_TRACES].
     #[arg(long)]

@@ -12,12 +12,13 @@ use std::time::Duration;
 use probe_core::checks::KafkaConnectCheck;
 use probe_core::evaluators::connect::{parse_containers, parse_states, ConnectRules, RulesError};
 use probe_core::{Health, Policy, Probe};
-use probe_http::{BindError, Connect, Details, Kubernetes, ProbeService, Server, ServerConfig};
+use probe_http::{Connect, Details, Kubernetes, ProbeService, ServerConfig};
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::cli::ConnectArgs;
 use crate::config::{duration, tls, ConfigError};
 use crate::env::Env;
+use crate::sidecar::{self, RunError, Sidecar};
 
 /// The name the Connect check is registered under (in `/readyz/kafka-connect`).
 pub const CHECK_NAME: &str = "kafka-connect";
@@ -45,6 +46,8 @@ pub struct ConnectOptions {
     pub cache: Duration,
     /// Task traces only for clients on loopback.
     pub redact_traces: bool,
+    /// After SIGTERM: how long readiness fails before the server stops (the peer's: none).
+    pub drain: Duration,
 }
 
 /// An option's value: the flag's, else the variable's (an empty one counts as unset), with
@@ -144,6 +147,8 @@ impl ConnectOptions {
         };
         let cache = duration_option(env, &args.cache, "--cache", "HEALTHCHECK_CACHE")?
             .map_or(Duration::ZERO, |(d, _)| d);
+        let drain = duration_option(env, &args.drain, "--drain", "HEALTHCHECK_DRAIN")?
+            .map_or(Duration::ZERO, |(d, _)| d);
         let redact_traces = switch(env, args.redact_traces, "HEALTHCHECK_REDACT_TRACES")?;
         let worker_health = switch(env, args.worker_health, "HEALTHCHECK_WORKER_HEALTH")?;
         Ok(ConnectOptions {
@@ -155,6 +160,7 @@ impl ConnectOptions {
             log_level,
             cache,
             redact_traces,
+            drain,
         })
     }
 
@@ -235,12 +241,7 @@ fn duration_option(
 ) -> Result<Option<(Duration, &'static str)>, ConfigError> {
     match pick(env, flag, name, var) {
         None => Ok(None),
-        Some((v, from)) => duration::parse(&v).map(|d| Some((d, from))).ok_or_else(|| {
-            ConfigError::key(
-                from,
-                format!("invalid duration {v:?} (write e.g. \"800ms\", \"2s\", \"1m\")"),
-            )
-        }),
+        Some((v, from)) => duration::option(&v, from).map(|d| Some((d, from))),
     }
 }
 
@@ -302,35 +303,28 @@ pub fn service(options: &ConnectOptions) -> Result<(Health, ProbeService), Confi
     Ok((health, service))
 }
 
-/// Logs the peer's startup lines, binds, serves until SIGTERM/SIGINT, logs the peer's exit
-/// line, and lets answers in progress finish. No drain delay: the peer exits at once.
+/// Logs the peer's startup lines, then serves on the [`sidecar`](crate::sidecar) loop with
+/// the peer's announcement and exit line. No drain delay unless `--drain` asks for one:
+/// the peer exits at once.
 pub async fn run(options: ConnectOptions) -> Result<(), RunError> {
     tracing::info!("Initializing healthcheck server...");
     options.check.log_configuration();
     let (health, service) = service(&options).map_err(RunError::Config)?;
-    let bound = Server::bind(options.listen, ServerConfig::default()).map_err(RunError::Bind)?;
-    tracing::info!(
-        "Healthcheck server started at: http://localhost:{}",
-        bound.local_addr().port()
-    );
-    tracing::info!("{LINE_BREAK}");
-    bound
-        .serve(service, async move {
-            probe_http::terminate().await;
-            health.shutdown().begin();
-            tracing::info!("SIGINT/SIGTERM; exiting...");
-        })
-        .await;
-    Ok(())
-}
-
-/// Why `probe connect` stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The engine or the service could not be built.
-    #[error(transparent)]
-    Config(ConfigError),
-    /// The port could not be bound.
-    #[error(transparent)]
-    Bind(BindError),
+    sidecar::run(Sidecar {
+        listen: options.listen,
+        server: ServerConfig::default(),
+        service,
+        health,
+        drain: options.drain,
+        announce: Box::new(|addr| {
+            tracing::info!(
+                "Healthcheck server started at: http://localhost:{}",
+                addr.port()
+            );
+            tracing::info!("{LINE_BREAK}");
+        }),
+        signal_line: Some("SIGINT/SIGTERM; exiting..."),
+    })
+    .await
+    .map_err(RunError::Bind)
 }

@@ -111,7 +111,7 @@ pub fn settings(args: &KpowArgs, env: &dyn Env) -> Result<KpowSettings, ConfigEr
         heartbeat_interval: positive(&args.heartbeat_interval, "--heartbeat-interval")?,
     };
     let broker_timeout = positive(&args.broker_timeout, "--broker-timeout")?;
-    let drain = duration_flag(&args.drain, "--drain")?;
+    let drain = duration::option(&args.drain, "--drain")?;
     let path_prefix = args.path_prefix.trim().to_owned();
     if !path_prefix.is_empty() && !path_prefix.starts_with('/') {
         return Err(ConfigError::key(
@@ -162,17 +162,8 @@ fn listen(args: &KpowArgs, port: Option<String>) -> Result<SocketAddr, ConfigErr
     Ok(SocketAddr::from(([0, 0, 0, 0], port)))
 }
 
-fn duration_flag(value: &str, flag: &str) -> Result<Duration, ConfigError> {
-    duration::parse(value).ok_or_else(|| {
-        ConfigError::key(
-            flag,
-            format!("invalid duration {value:?} (write e.g. \"800ms\", \"3s\", \"1m\")"),
-        )
-    })
-}
-
 fn positive(value: &str, flag: &str) -> Result<Duration, ConfigError> {
-    match duration_flag(value, flag)? {
+    match duration::option(value, flag)? {
         d if d.is_zero() => Err(ConfigError::key(flag, "must be greater than zero")),
         d => Ok(d),
     }

@@ -14,4 +14,5 @@ pub mod kafka_streams;
 pub mod kpow;
 pub mod logging;
 pub mod serve;
+pub mod sidecar;
 pub mod worker_cmd;

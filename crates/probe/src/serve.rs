@@ -1,22 +1,19 @@
-//! `probe serve`, and the serving loop every sidecar command shares:
-//! bind → log the address → serve → on SIGTERM fail readiness, drain, stop.
+//! `probe serve` (and `probe kpow`, a fixed configuration of it): the configuration, the
+//! service it describes, and serving it on the [`sidecar`](crate::sidecar) loop.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use probe_core::time::human;
 use probe_core::Health;
-use probe_http::{
-    BindError, Connect, Dialect, Kpow, Kubernetes, OpenKlant, ProbeService, Server, ServerConfig,
-};
+use probe_http::{Connect, Dialect, Kpow, Kubernetes, OpenKlant, ProbeService, ServerConfig};
 
 use crate::cli::ServeArgs;
-use crate::config::{parse_listen, Config, ConfigError, ServerSettings};
+use crate::config::{duration, parse_listen, Config, ConfigError, ServerSettings};
 use crate::env::Env;
+use crate::sidecar::{self, RunError, Sidecar};
 
 /// Reads the configuration `probe serve` runs with: the file named by `--config` or
-/// `PROBE_CONFIG`, or the embedded default; then `--listen` / `PROBE_LISTEN`.
+/// `PROBE_CONFIG`, or the embedded default; then `--listen` / `PROBE_LISTEN` and
+/// `--drain` / `PROBE_DRAIN` over the file's `server.listen` and `server.drain`.
 pub fn config(args: &ServeArgs, env: &dyn Env) -> Result<Config, ConfigError> {
     let path = args.config.clone().or_else(|| {
         env.var("PROBE_CONFIG")
@@ -27,20 +24,32 @@ pub fn config(args: &ServeArgs, env: &dyn Env) -> Result<Config, ConfigError> {
         Some(p) => Config::load(&p)?,
         None => Config::default(),
     };
-    let (flag, listen) = match (&args.listen, env.var("PROBE_LISTEN")) {
-        (Some(l), _) => ("--listen", Some(l.clone())),
-        (None, Some(l)) if !l.is_empty() => ("PROBE_LISTEN", Some(l)),
-        _ => ("", None),
-    };
-    if let Some(l) = listen {
+    if let Some((l, from)) = flag_or_var(&args.listen, "--listen", env, "PROBE_LISTEN") {
         config.server.listen = parse_listen(&l).ok_or_else(|| {
             ConfigError::key(
-                flag,
+                from,
                 format!("invalid address {l:?} (write e.g. \"0.0.0.0:8080\")"),
             )
         })?;
     }
+    if let Some((d, from)) = flag_or_var(&args.drain, "--drain", env, "PROBE_DRAIN") {
+        config.server.drain = duration::option(&d, from)?;
+    }
     Ok(config)
+}
+
+/// The flag's value, else the variable's (an empty one counts as unset), with the name of
+/// the one it came from, for messages.
+fn flag_or_var(
+    value: &Option<String>,
+    flag: &'static str,
+    env: &dyn Env,
+    var: &'static str,
+) -> Option<(String, &'static str)> {
+    match value {
+        Some(v) => Some((v.clone(), flag)),
+        None => env.var(var).filter(|v| !v.is_empty()).map(|v| (v, var)),
+    }
 }
 
 /// The dialect called `name`, serving `health` with `settings`.
@@ -108,50 +117,80 @@ fn connect_dialect(config: &Config, health: &Health) -> Result<Connect, ConfigEr
         .map_err(|e| ConfigError::key("server.dialects", e.to_string()))
 }
 
-/// What a sidecar command serves, and how.
-pub struct Sidecar {
-    /// Where to listen.
-    pub listen: SocketAddr,
-    /// What to answer.
-    pub service: ProbeService,
-    /// Whose shutdown signal to raise on SIGTERM.
-    pub health: Health,
-    /// How long readiness fails before the server stops.
-    pub drain: Duration,
-    /// Connections served at once.
-    pub max_connections: usize,
-    /// Names of the dialects served, for the log line.
-    pub dialects: Vec<String>,
-}
-
-/// Binds (a clean error when the address is taken), serves until SIGTERM/SIGINT, then
-/// fails readiness at once, keeps answering for the drain delay, and returns.
-pub async fn run(s: Sidecar) -> Result<(), BindError> {
-    let config = ServerConfig {
-        max_connections: s.max_connections,
-        ..ServerConfig::default()
-    };
-    let bound = Server::bind(s.listen, config)?;
-    // Catch SIGTERM from the moment the address is announced.
-    let terminate = probe_http::terminate();
-    tracing::info!(
-        "probe listening on http://{} (dialects: {})",
-        bound.local_addr(),
-        s.dialects.join(", ")
-    );
-    let health = s.health.clone();
-    let drain = s.drain;
-    bound
-        .serve(s.service, async move {
-            terminate.await;
-            health.shutdown().begin();
-            tracing::info!(
-                "shutting down: readiness fails from now on; draining for {}",
-                human(drain)
-            );
-            tokio::time::sleep(drain).await;
-        })
-        .await;
+/// Serves `config` until SIGTERM/SIGINT and the drain after it: builds the engine
+/// (starting its background work), then runs the [`sidecar`](crate::sidecar) loop,
+/// announcing `probe listening on http://ADDR (dialects: …)`. Call inside a runtime.
+pub async fn run(config: Config) -> Result<(), RunError> {
+    let (health, service) = service(&config).map_err(RunError::Config)?;
+    let dialects = config.server.dialects.join(", ");
+    sidecar::run(Sidecar {
+        listen: config.server.listen,
+        server: ServerConfig {
+            max_connections: config.server.max_connections,
+            ..ServerConfig::default()
+        },
+        service,
+        health,
+        drain: config.server.drain,
+        announce: Box::new(move |addr| {
+            tracing::info!("probe listening on http://{addr} (dialects: {dialects})")
+        }),
+        signal_line: None,
+    })
+    .await
+    .map_err(RunError::Bind)?;
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::env::MapEnv;
+
+    fn drain(flags: &[&str], vars: &[(&str, &str)]) -> Result<Duration, String> {
+        let argv = ["probe", "serve"].iter().chain(flags);
+        let Command::Serve(args) = Cli::parse_from(argv).command else {
+            unreachable!("parsed as serve")
+        };
+        config(&args, &MapEnv::of(vars))
+            .map(|c| c.server.drain)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_drain_flag_wins_over_probe_drain_over_the_default() {
+        let s = Duration::from_secs;
+        assert_eq!(drain(&[], &[]), Ok(s(5)));
+        assert_eq!(
+            drain(&[], &[("PROBE_DRAIN", "")]),
+            Ok(s(5)),
+            "empty is unset"
+        );
+        assert_eq!(drain(&[], &[("PROBE_DRAIN", "30s")]), Ok(s(30)));
+        assert_eq!(
+            drain(&["--drain", "1m30s"], &[("PROBE_DRAIN", "bogus")]),
+            Ok(s(90))
+        );
+        assert_eq!(drain(&["--drain", "0s"], &[]), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_bad_drain_names_where_it_came_from() {
+        let err = drain(&["--drain", "5"], &[]).unwrap_err();
+        assert_eq!(
+            err,
+            "--drain: invalid duration \"5\" (write e.g. \"800ms\", \"2s\", \"1m\")"
+        );
+        let err = drain(&[], &[("PROBE_DRAIN", "soon")]).unwrap_err();
+        assert!(
+            err.starts_with("PROBE_DRAIN: invalid duration \"soon\""),
+            "{err}"
+        );
+    }
 }

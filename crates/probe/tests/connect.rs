@@ -154,6 +154,23 @@ async fn it_logs_what_the_peer_logs_and_exits_on_sigterm() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigterm_as_soon_as_the_port_accepts_is_caught() {
+    // The port accepts from the moment it is bound, just before the "started" line: a
+    // SIGTERM sent then must already be caught, ending in the peer's exit line and
+    // status 0 rather than in death by the signal.
+    for _ in 0..5 {
+        let mut probe = Running::start(&[], &[]).await;
+        let status = probe.terminate().await;
+        assert_eq!(status.code(), Some(0), "exit status {status:?}");
+        assert!(
+            probe.wait_for("SIGINT/SIGTERM; exiting...").await.is_some(),
+            "{:?}",
+            probe.log()
+        );
+    }
+}
+
 /// A log line without its timestamp: `LEVEL message`.
 fn message(line: &str) -> String {
     let rest = line.split_once(' ').map_or(line, |(_, r)| r).trim_start();

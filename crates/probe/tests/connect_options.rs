@@ -35,6 +35,7 @@ fn defaults_are_the_peers() {
     assert_eq!(options.log_level, LevelFilter::INFO);
     assert_eq!(options.request_timeout, Duration::from_secs(5));
     assert_eq!(options.cache, Duration::ZERO);
+    assert_eq!(options.drain, Duration::ZERO, "the peer exits at once");
     assert!(!options.redact_traces);
     // Empty variables count as unset.
     let empty = MapEnv::of(&[
@@ -60,6 +61,7 @@ fn variables_override_defaults_and_flags_override_variables() {
         ("HEALTHCHECK_FAILURE_THRESHOLD_PERCENTAGE", "20"),
         ("HEALTHCHECK_LOG_LEVEL", "warning"),
         ("HEALTHCHECK_BIND", "::1"),
+        ("HEALTHCHECK_DRAIN", "2s"),
     ]);
     let from_env = ConnectOptions::read(&ConnectArgs::default(), None, &env).unwrap();
     assert_eq!(
@@ -73,6 +75,7 @@ fn variables_override_defaults_and_flags_override_variables() {
     assert_eq!(rules.considered_containers, [Container::Task]);
     assert_eq!(rules.failure_threshold_percentage, 20);
     assert_eq!(from_env.log_level, LevelFilter::WARN);
+    assert_eq!(from_env.drain, Duration::from_secs(2));
 
     let flags = ConnectArgs {
         port: Some("18200".into()),
@@ -82,6 +85,7 @@ fn variables_override_defaults_and_flags_override_variables() {
         considered_containers: Some("connector".into()),
         failure_threshold_percentage: Some("57".into()),
         bind: Some("127.0.0.1".into()),
+        drain: Some("0s".into()),
         ..ConnectArgs::default()
     };
     let from_flags = ConnectOptions::read(&flags, Some("DEBUG"), &env).unwrap();
@@ -99,6 +103,7 @@ fn variables_override_defaults_and_flags_override_variables() {
     assert_eq!(rules.considered_containers, [Container::Connector]);
     assert_eq!(rules.failure_threshold_percentage, 57);
     assert_eq!(from_flags.log_level, LevelFilter::DEBUG);
+    assert_eq!(from_flags.drain, Duration::ZERO);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -287,6 +292,16 @@ async fn bad_values_exit_64_with_one_line_naming_the_flag_or_variable() {
             &["--request-timeout", "soon"],
             &[],
             "--request-timeout: invalid duration \"soon\"",
+        ),
+        (
+            &["--drain", "-5s"],
+            &[],
+            "--drain: invalid duration \"-5s\"",
+        ),
+        (
+            &[],
+            &[("HEALTHCHECK_DRAIN", "later")],
+            "HEALTHCHECK_DRAIN: invalid duration \"later\"",
         ),
         (
             &["--bind", "everywhere"],

@@ -1,11 +1,14 @@
 //! `probe serve` as a process: the embedded default, a configuration, bad configurations,
-//! an address in use, and the drain on SIGTERM.
+//! an address in use, and the drain on SIGTERM (`server.drain`, `--drain`, `PROBE_DRAIN`).
 
 mod support;
 
 use std::time::Duration;
 
-use support::{command as probe, free_port as closed_port, get, run, write_config, Running};
+use support::{command as probe, free_port as closed_port, get, run, write_config, Running, Serve};
+
+/// Generous enough for a loaded machine, far below the drains that must not run.
+const AT_ONCE: Duration = Duration::from_secs(3);
 
 #[test]
 fn with_no_configuration_all_three_probes_pass_and_one_line_says_where() {
@@ -171,6 +174,86 @@ fn sigterm_fails_readiness_keeps_liveness_and_exits_0_after_the_drain() {
         .wait_exit(Duration::from_secs(5))
         .expect("exits after the drain");
     assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_drain_sigterm_stops_it_at_once_with_status_0() {
+    let mut p = Serve::listening(&["--drain", "0s"], &[]).await;
+    p.terminate().await;
+    assert_eq!(p.exit_within(AT_ONCE).await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_the_drain_readiness_fails_liveness_holds_and_a_second_sigterm_ends_it() {
+    let mut p = Serve::listening(&["--drain", "10s"], &[]).await;
+    let addr = p.addr.to_string();
+    assert_eq!(support::child::get(&addr, "/readyz").await.0, 200);
+    p.terminate().await;
+    let turned = async {
+        while support::child::get(&addr, "/readyz").await.0 != 503 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), turned)
+        .await
+        .expect("/readyz turns 503 after SIGTERM");
+    assert_eq!(support::child::get(&addr, "/livez").await.0, 200);
+    assert!(p.is_running(), "still draining");
+    p.terminate().await;
+    assert_eq!(
+        p.exit_within(AT_ONCE).await,
+        Some(0),
+        "the second SIGTERM ends the 10 s drain"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drain_comes_from_the_flag_then_probe_drain_then_the_file() {
+    let long_in_file = write_config("[server]\ndrain = \"1h\"\n");
+    let file = long_in_file.to_string_lossy().into_owned();
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: [Case<'_>; 3] = [
+        (&[], &[("PROBE_DRAIN", "0s")]),
+        (&["--config", &file], &[("PROBE_DRAIN", "0s")]),
+        (&["--drain", "0s"], &[("PROBE_DRAIN", "1h")]),
+    ];
+    for (args, env) in cases {
+        let mut p = Serve::listening(args, env).await;
+        p.terminate().await;
+        assert_eq!(p.exit_within(AT_ONCE).await, Some(0), "{args:?} {env:?}");
+    }
+}
+
+#[test]
+fn a_bad_drain_exits_64_with_one_line_naming_the_flag_or_variable() {
+    let cases: [(&[&str], Option<&str>, &str); 3] = [
+        (
+            &["--drain", "soon"],
+            None,
+            "--drain: invalid duration \"soon\"",
+        ),
+        (
+            &["--drain", "-1s"],
+            None,
+            "--drain: invalid duration \"-1s\"",
+        ),
+        (&[], Some("10"), "PROBE_DRAIN: invalid duration \"10\""),
+    ];
+    for (args, var, expected) in cases {
+        let mut cmd = probe();
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
+        if let Some(v) = var {
+            cmd.env("PROBE_DRAIN", v);
+        }
+        let out = run(cmd);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{args:?} {var:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?} {var:?}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("probe: configuration error: {expected}")),
+            "{args:?} {var:?}: {stderr}"
+        );
+    }
 }
 
 #[test]

@@ -2,6 +2,19 @@
 
 use std::time::Duration;
 
+use super::ConfigError;
+
+/// Parses a duration given by a flag or a variable; the error names `from` (the flag or
+/// variable) and says how to write one.
+pub fn option(value: &str, from: &str) -> Result<Duration, ConfigError> {
+    parse(value).ok_or_else(|| {
+        ConfigError::key(
+            from,
+            format!("invalid duration {value:?} (write e.g. \"800ms\", \"2s\", \"1m\")"),
+        )
+    })
+}
+
 /// Parses `s`; `None` when it is not a duration.
 pub fn parse(s: &str) -> Option<Duration> {
     let s = s.trim();

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 /// Variables the child must not inherit from whoever runs the tests.
-const CLEARED: [&str; 9] = [
+const CLEARED: [&str; 10] = [
     "PORT",
     "BOOTSTRAP",
     "STREAMS_ERROR_STRATEGY",
@@ -20,6 +20,7 @@ const CLEARED: [&str; 9] = [
     "PROBE_LOG_LEVEL",
     "PROBE_LOG_FORMAT",
     "PROBE_LISTEN",
+    "PROBE_DRAIN",
     "PROBE_CONFIG",
     "RUST_LOG",
 ];

@@ -41,6 +41,7 @@ pub async fn probe(args: &[&str], env: &[(&str, &str)]) -> Run {
         .env_remove("CELERY_WORKER_NAME")
         .env_remove("PROBE_CONFIG")
         .env_remove("PROBE_LISTEN")
+        .env_remove("PROBE_DRAIN")
         .env_remove("PROBE_LOG_LEVEL")
         .env_remove("RUST_LOG")
         .envs(env.iter().copied())
@@ -71,11 +72,11 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// `probe serve --config <file>` running in the background; killed when dropped.
+/// `probe serve` running in the background; killed when dropped.
 pub struct Serve {
     pub addr: SocketAddr,
     child: Child,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 impl Serve {
@@ -86,10 +87,29 @@ impl Serve {
         let port = free_port();
         let file = dir.join("probe.toml");
         std::fs::write(&file, config.replace("{port}", &port.to_string())).unwrap();
-        let child = Command::new(PROBE)
-            .arg("serve")
-            .arg("--config")
-            .arg(&file)
+        let file = file.to_string_lossy().into_owned();
+        let mut serve = Serve::spawn(&["serve", "--config", &file], &[], port).await;
+        serve._dir = Some(dir);
+        serve
+    }
+
+    /// `probe serve --listen 127.0.0.1:<free port> args…` with `env` added to its
+    /// environment, waiting until the port accepts connections.
+    pub async fn listening(args: &[&str], env: &[(&str, &str)]) -> Serve {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut all = vec!["serve", "--listen", &listen];
+        all.extend_from_slice(args);
+        Serve::spawn(&all, env, port).await
+    }
+
+    async fn spawn(args: &[&str], env: &[(&str, &str)], port: u16) -> Serve {
+        let mut child = Command::new(PROBE)
+            .args(args)
+            .env_remove("PROBE_CONFIG")
+            .env_remove("PROBE_LISTEN")
+            .env_remove("PROBE_DRAIN")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -99,6 +119,9 @@ impl Serve {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let ready = async {
             while tokio::net::TcpStream::connect(addr).await.is_err() {
+                if let Some(status) = child.try_wait().expect("poll probe serve") {
+                    panic!("probe {args:?} exited ({status}) before listening");
+                }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         };
@@ -108,8 +131,33 @@ impl Serve {
         Serve {
             addr,
             child,
-            _dir: dir,
+            _dir: None,
         }
+    }
+
+    /// Sends SIGTERM, within 5 s.
+    pub async fn terminate(&self) {
+        let pid = self.child.id().expect("still running").to_string();
+        let kill = Command::new("kill").args(["-TERM", &pid]).status();
+        let sent = timeout(Duration::from_secs(5), kill)
+            .await
+            .expect("kill returns within 5 s")
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+    }
+
+    /// Waits up to `limit` for the process to exit: its exit code (`None`: ended by a
+    /// signal); panics when it is still running.
+    pub async fn exit_within(&mut self, limit: Duration) -> Option<i32> {
+        match timeout(limit, self.child.wait()).await {
+            Ok(status) => status.expect("wait for probe serve").code(),
+            Err(_) => panic!("probe serve still running {limit:?} later"),
+        }
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("poll probe serve").is_none()
     }
 }
 
@@ -170,6 +218,7 @@ pub(crate) fn command() -> std::process::Command {
     let mut c = std::process::Command::new(PROBE);
     c.env_remove("PROBE_CONFIG")
         .env_remove("PROBE_LISTEN")
+        .env_remove("PROBE_DRAIN")
         .env_remove("RUST_LOG")
         .env_remove("PROBE_LOG_LEVEL");
     c
