@@ -34,6 +34,7 @@ mod policy;
 pub mod proto;
 mod report;
 mod status;
+pub mod text;
 pub mod time;
 
 pub use attachment::Attachment;

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::http_client::redact;
+use crate::text::redact;
 
 /// A URL that is not a usable address for a check.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -243,14 +243,14 @@ impl Endpoint {
                 format!(
                     "cannot connect to {}: {}",
                     self.addr(),
-                    crate::http_client::io_reason(&err)
+                    crate::text::io_reason(&err)
                 )
             })
     }
 }
 
 fn percent_decode(s: &str) -> Option<String> {
-    String::from_utf8(crate::http_client::percent_decode_bytes(s)).ok()
+    String::from_utf8(crate::text::percent_decode_bytes(s)).ok()
 }
 
 #[cfg(test)]

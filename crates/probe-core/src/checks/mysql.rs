@@ -7,11 +7,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::endpoint::{Endpoint, UrlError};
-use crate::http_client::io_reason;
 use crate::proto::mysql::{
     auth_reply, handshake_response, read_packet, write_packet, AuthReply, Greeting, Handshake,
     COM_QUIT,
 };
+use crate::text::io_reason;
 use crate::{BoxFuture, Check, Outcome, Scope};
 
 /// The largest greeting or reply accepted: 64 KiB.

@@ -7,10 +7,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::endpoint::{Endpoint, UrlError};
-use crate::http_client::io_reason;
 use crate::proto::pg::{
     read_startup_answer, startup_message, StartupAnswer, MAX_ERROR_LEN, TERMINATE,
 };
+use crate::text::io_reason;
 use crate::{BoxFuture, Check, Outcome, Scope};
 
 /// SQLSTATE `cannot_connect_now`: starting up, shutting down, or a standby not yet

@@ -8,7 +8,7 @@ use serde_json::json;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 use super::endpoint::{Endpoint, UrlError};
-use crate::http_client::io_reason;
+use crate::text::io_reason;
 use crate::{BoxFuture, Check, Outcome, Scope};
 
 /// The most rows a configured query may return before the check stops reading.

@@ -14,11 +14,10 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-mod text;
+use crate::text::{base64, io_reason, percent_decode, redact};
+
 mod tls;
 
-pub use self::text::{base64, io_reason, redact};
-pub(crate) use self::text::{percent_decode, percent_decode_bytes};
 pub use self::tls::{TlsConfig, TlsConfigError, TlsOptions};
 
 /// The default cap on a response body read by a check: 64 KiB.

@@ -27,7 +27,9 @@ use rustls::{ClientConfig, RootCertStore};
 use tokio::net::TcpStream;
 
 #[cfg(feature = "tls")]
-use super::{io_reason, HttpError};
+use super::HttpError;
+#[cfg(feature = "tls")]
+use crate::text::io_reason;
 
 /// What to trust beyond the system's certificate store.
 ///

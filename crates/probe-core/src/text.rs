@@ -1,5 +1,5 @@
-//! Small text helpers shared by the checks: URL redaction, plain I/O reasons, base64 and
-//! percent-decoding.
+//! Small text helpers shared across the crate: URL redaction, plain I/O reasons, base64
+//! and percent-decoding. Pure functions, available in every build.
 
 use std::io;
 
