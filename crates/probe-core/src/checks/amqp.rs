@@ -4,7 +4,7 @@
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::endpoint::{Endpoint, UrlError};
+use crate::endpoint::{Endpoint, UrlError};
 use crate::proto::amqp::{connection_start, read_answer, Answer, PROTOCOL_HEADER};
 use crate::text::io_reason;
 use crate::{BoxFuture, Check, Outcome, Scope};

@@ -3,7 +3,7 @@
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::endpoint::{Endpoint, UrlError};
+use crate::endpoint::{Endpoint, UrlError};
 use crate::proto::memcached::{read_reply, Reply, VERSION_COMMAND};
 use crate::text::io_reason;
 use crate::{BoxFuture, Check, Outcome, Scope};

@@ -2,7 +2,6 @@
 
 pub mod amqp;
 pub mod celery_ping;
-pub mod endpoint;
 pub mod file_age;
 pub mod file_exists;
 pub mod http;
@@ -20,7 +19,6 @@ pub mod tcp;
 
 pub use self::amqp::AmqpCheck;
 pub use self::celery_ping::CeleryPingCheck;
-pub use self::endpoint::{Endpoint, UrlError};
 pub use self::file_age::FileAgeCheck;
 pub use self::file_exists::FileExistsCheck;
 pub use self::http::HttpCheck;

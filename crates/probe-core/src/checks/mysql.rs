@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::endpoint::{Endpoint, UrlError};
+use crate::endpoint::{Endpoint, UrlError};
 use crate::proto::mysql::{
     auth_reply, handshake_response, read_packet, write_packet, AuthReply, Greeting, Handshake,
     COM_QUIT,

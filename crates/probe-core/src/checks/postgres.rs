@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::endpoint::{Endpoint, UrlError};
+use crate::endpoint::{Endpoint, UrlError};
 use crate::proto::pg::{
     read_startup_answer, startup_message, StartupAnswer, MAX_ERROR_LEN, TERMINATE,
 };

@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
-use super::endpoint::{Endpoint, UrlError};
+use crate::endpoint::{Endpoint, UrlError};
 use crate::text::io_reason;
 use crate::{BoxFuture, Check, Outcome, Scope};
 

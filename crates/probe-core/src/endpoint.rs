@@ -32,7 +32,7 @@ impl UrlError {
 /// A parsed dependency URL: where to connect, as whom, and how to show it safely.
 ///
 /// ```
-/// use probe_core::checks::Endpoint;
+/// use probe_core::endpoint::Endpoint;
 ///
 /// let e = Endpoint::parse("redis://app:s3cret@127.0.0.1/2", &["redis"], 6379).unwrap();
 /// assert_eq!(e.addr(), "127.0.0.1:6379");
