@@ -24,6 +24,7 @@ mod attachment;
 pub mod celery;
 mod check;
 pub mod checks;
+pub mod drivers;
 pub mod endpoint;
 mod engine;
 pub mod evaluators;
