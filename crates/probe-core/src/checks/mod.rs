@@ -25,11 +25,11 @@ pub use self::http::HttpCheck;
 pub use self::kafka::KafkaCheck;
 pub use self::kafka_connect::{ConnectConfigError, ConnectError, KafkaConnectCheck};
 pub use self::memcached::MemcachedCheck;
-pub use self::mysql::MysqlPing;
-pub use self::postgres::PgIsReady;
+pub use self::mysql::MysqlCheck;
+pub use self::postgres::PostgresCheck;
 #[cfg(feature = "postgres-query")]
-pub use self::postgres_migrations::PgMigrations;
+pub use self::postgres_migrations::PostgresMigrationsCheck;
 #[cfg(feature = "postgres-query")]
-pub use self::postgres_query::{PgConfigError, PgQuery};
+pub use self::postgres_query::{PostgresConfigError, PostgresQueryCheck};
 pub use self::redis::RedisCheck;
 pub use self::tcp::TcpCheck;

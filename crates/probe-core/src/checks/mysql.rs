@@ -36,18 +36,18 @@ const LOGIN_BUDGET: Duration = Duration::from_millis(300);
 /// Nothing listening, a dropped connection or an answer that is not MySQL's fails.
 ///
 /// ```
-/// use probe_core::checks::MysqlPing;
-/// let db = MysqlPing::new("mysql://healthcheck@127.0.0.1:3306").unwrap();
+/// use probe_core::checks::MysqlCheck;
+/// let db = MysqlCheck::new("mysql://healthcheck@127.0.0.1:3306").unwrap();
 /// ```
 #[derive(Clone, Debug)]
-pub struct MysqlPing {
+pub struct MysqlCheck {
     endpoint: Endpoint,
 }
 
-impl MysqlPing {
+impl MysqlCheck {
     /// A check of the server at `url`.
     pub fn new(url: &str) -> Result<Self, UrlError> {
-        Ok(MysqlPing {
+        Ok(MysqlCheck {
             endpoint: Endpoint::parse(url, &["mysql", "mariadb"], 3306)?,
         })
     }
@@ -149,7 +149,7 @@ async fn read_one(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u8, Vec<
     }
 }
 
-impl Check for MysqlPing {
+impl Check for MysqlCheck {
     fn scope(&self) -> Scope {
         Scope::Dependency
     }
