@@ -233,6 +233,7 @@ fn split_host_port(hostport: &str) -> Result<(String, Option<u16>), String> {
     Ok((host.to_owned(), port))
 }
 
+#[cfg(any(feature = "mysql", feature = "amqp", feature = "memcached"))]
 impl Endpoint {
     /// A fresh TCP connection to the endpoint; the error is the check's failure message,
     /// `cannot connect to host:port: <reason>`.

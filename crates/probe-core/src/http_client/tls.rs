@@ -1,4 +1,4 @@
-//! TLS for `https://` targets (cargo feature `tls`, on by default).
+//! TLS for `https://` targets (cargo feature `tls`).
 //!
 //! rustls on the ring provider, TLS 1.2 and 1.3, ALPN `http/1.1`, SNI from the URL's host
 //! (none for an IP address, which is matched against the certificate's IP addresses).
