@@ -5,6 +5,21 @@
 //! the checks themselves. It has no HTTP server code: `probe-http` serves what this crate
 //! evaluates.
 //!
+//! ```
+//! use probe_core::{Health, Outcome, Policy, Probe, Scope, Select, Status, from_fn};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+//! let health = Health::builder()
+//!     .check("queue", from_fn(Scope::Local, || async { Outcome::pass() }),
+//!            [Probe::Liveness, Probe::Readiness], Policy::default())
+//!     .unwrap()
+//!     .build()
+//!     .unwrap();
+//! let report = health.evaluate(Probe::Readiness, &Select::All).await;
+//! assert_eq!(report.status, Status::Pass);
+//! # });
+//! ```
+//!
 //! # Cargo features
 //!
 //! An embedder pays only for what it uses. The default build is the model, the engine, the
@@ -30,21 +45,6 @@
 //!
 //! The URL parser of the cache, database and broker checks (`endpoint`) comes with any of
 //! them; the text helpers ([`text`]) are in every build.
-//!
-//! ```
-//! use probe_core::{Health, Outcome, Policy, Probe, Scope, Select, Status, from_fn};
-//!
-//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-//! let health = Health::builder()
-//!     .check("queue", from_fn(Scope::Local, || async { Outcome::pass() }),
-//!            [Probe::Liveness, Probe::Readiness], Policy::default())
-//!     .unwrap()
-//!     .build()
-//!     .unwrap();
-//! let report = health.evaluate(Probe::Readiness, &Select::All).await;
-//! assert_eq!(report.status, Status::Pass);
-//! # });
-//! ```
 
 mod attachment;
 #[cfg(feature = "celery")]
