@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use criterion::Criterion;
 use probe_core::checks::{
-    AmqpCheck, MemcachedCheck, MysqlPing, PgIsReady, PgMigrations, PgQuery, RedisCheck, TcpCheck,
+    AmqpCheck, MemcachedCheck, MysqlCheck, PostgresCheck, PostgresMigrationsCheck,
+    PostgresQueryCheck, RedisCheck, TcpCheck,
 };
 use probe_core::evaluators::migrations::MigrationTable;
 use probe_core::{Check, Status};
@@ -29,12 +30,15 @@ fn checks(c: &mut Criterion) {
             "redis",
             Box::new(RedisCheck::new("redis://127.0.0.1:6379/0").unwrap()),
         ),
-        ("postgres", Box::new(PgIsReady::new(pg).unwrap())),
-        ("postgres-query", Box::new(PgQuery::new(pg).unwrap())),
+        ("postgres", Box::new(PostgresCheck::new(pg).unwrap())),
+        (
+            "postgres-query",
+            Box::new(PostgresQueryCheck::new(pg).unwrap()),
+        ),
         (
             "postgres-migrations",
             Box::new(
-                PgMigrations::new(
+                PostgresMigrationsCheck::new(
                     pg,
                     MigrationTable::custom("pg_catalog.pg_database", "oid").unwrap(),
                     "1",
@@ -44,7 +48,7 @@ fn checks(c: &mut Criterion) {
         ),
         (
             "mysql",
-            Box::new(MysqlPing::new("mysql://root@127.0.0.1:3306").unwrap()),
+            Box::new(MysqlCheck::new("mysql://root@127.0.0.1:3306").unwrap()),
         ),
         (
             "amqp",

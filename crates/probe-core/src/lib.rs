@@ -19,16 +19,55 @@
 //! assert_eq!(report.status, Status::Pass);
 //! # });
 //! ```
+//!
+//! # Cargo features
+//!
+//! An embedder pays only for what it uses. The default build is the model, the engine, the
+//! pure [`evaluators`] (Kafka Connect state rules, the Kafka Streams state machine and its
+//! error strategy, the cluster and migrations rules), the [`heartbeat`] files and the
+//! `tcp`, `file-age` and `file-exists` [`checks`]: no HTTP stack, no database client.
+//! Each I/O family is a feature of its own, which also builds its `proto` reader:
+//!
+//! - `http`: the HTTP/1.1 client (`http_client`) and `checks::HttpCheck`, on hyper.
+//! - `tls`: `https://` for the HTTP client, on rustls; implies `http`.
+//! - `redis`: `checks::RedisCheck` and the RESP reader.
+//! - `postgres`: `checks::PostgresCheck`, pg_isready's semantics over the wire protocol.
+//! - `postgres-query`: `checks::PostgresQueryCheck` and `checks::PostgresMigrationsCheck`,
+//!   on tokio-postgres.
+//! - `mysql`: `checks::MysqlCheck`, `mysqladmin ping`'s semantics.
+//! - `amqp`: `checks::AmqpCheck`, the AMQP 0-9-1 handshake.
+//! - `memcached`: `checks::MemcachedCheck`.
+//! - `kafka`: `checks::KafkaCheck` (ApiVersions) and `drivers::cluster`, which runs it.
+//! - `kafka-connect`: `checks::KafkaConnectCheck` and the Connect REST reader; implies `http`.
+//! - `celery`: the [Celery](https://docs.celeryq.dev) ping over Redis (`celery`) and
+//!   `checks::CeleryPingCheck`; implies `redis`.
+//! - `full`: every feature above.
+//!
+//! The URL parser of the cache, database and broker checks (`endpoint`) comes with any of
+//! them; the text helpers ([`text`]) are in every build.
 
 mod attachment;
+#[cfg(feature = "celery")]
 pub mod celery;
 mod check;
 pub mod checks;
+#[cfg(feature = "kafka")]
+pub mod drivers;
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "postgres-query",
+    feature = "mysql",
+    feature = "amqp",
+    feature = "memcached"
+))]
+pub mod endpoint;
 mod engine;
 pub mod evaluators;
 mod handles;
 mod health;
 pub mod heartbeat;
+#[cfg(feature = "http")]
 pub mod http_client;
 mod policy;
 pub mod proto;
@@ -38,6 +77,7 @@ mod shutdown_signal;
 mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 pub mod time;
 
 pub use attachment::Attachment;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use probe_core::checks::KafkaCheck;
+use probe_core::drivers::cluster::spawn_driver;
 use probe_core::evaluators::cluster::{ClusterTimeouts, ClusterWatch};
-use probe_core::evaluators::cluster_driver::spawn_driver;
 use probe_core::evaluators::error_strategy::ErrorStrategy;
 use probe_core::evaluators::streams::{State, StreamsState};
 use probe_core::{from_fn, Health, Outcome, Policy, Probe, Scope, Select, Status};

@@ -2,7 +2,8 @@
 //!
 //! One hyper [`Service`](hyper::service::Service), [`ProbeService`], answers the routes of
 //! one or more *dialects* (the Kubernetes `/livez` `/readyz` `/startupz` family, and the
-//! surfaces of the tools `probe` replaces, such as kafka-connect-healthcheck's [`Connect`]). It is usable three ways:
+//! surfaces of the tools `probe` replaces, such as kafka-connect-healthcheck's `Connect`).
+//! It is usable three ways:
 //!
 //! - served on its own socket: [`Server::bind`] then [`Bound::serve`], stopped by
 //!   [`probe_core::drain_on_signal`] (readiness fails at SIGTERM, the drain runs, the
@@ -21,9 +22,20 @@
 //! let health = Health::builder().build().unwrap();
 //! let service = ProbeService::builder().dialect(Kubernetes::new(health)).build();
 //! ```
+//!
+//! # Cargo features
+//!
+//! By default this crate builds every dialect but `connect`, on `probe-core`'s default
+//! build (the model, the engine, the pure evaluators, the tcp and file checks). It forwards
+//! each of `probe-core`'s I/O families under the same name, so an embedder turns on the
+//! checks it registers here: `http`, `tls`, `redis`, `postgres`, `postgres-query`,
+//! `mysql`, `amqp`, `memcached`, `kafka`, `kafka-connect`, `celery`, and `full` for all of
+//! them. `kafka-connect` also builds the `connect` dialect (`Connect`, answering like
+//! kafka-connect-healthcheck).
 
 mod access;
 mod allow;
+#[cfg(feature = "kafka-connect")]
 mod connect;
 pub mod dialect;
 pub mod forwarded;
@@ -38,6 +50,7 @@ mod service;
 
 pub use access::{ClientAddr, Details};
 pub use allow::{AllowedHosts, Cidr, CidrError, ClientAllowList, HostPatternError};
+#[cfg(feature = "kafka-connect")]
 pub use connect::{Connect, UnknownCheck};
 pub use dialect::{Dialect, Req};
 pub use health_json::health_json;

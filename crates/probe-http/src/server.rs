@@ -61,7 +61,7 @@ impl BindError {
             io::ErrorKind::AddrInUse => "address already in use".to_owned(),
             io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
             io::ErrorKind::AddrNotAvailable => "address not available on this host".to_owned(),
-            _ => probe_core::http_client::io_reason(&source),
+            _ => probe_core::text::io_reason(&source),
         };
         BindError {
             addr,

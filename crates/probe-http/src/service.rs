@@ -39,9 +39,9 @@ impl ServiceBuilder {
 
     /// Sets the dialect asked last, after every dialect added with
     /// [`dialect`](Self::dialect) whatever the order of the calls: one that answers every
-    /// path, such as [`Connect`](crate::Connect) (it claims `/` and 404s what it does not
-    /// know), so the other dialects on the port keep their routes. A second call replaces
-    /// the first.
+    /// path, such as the `connect` dialect (it claims `/` and 404s what it does not know),
+    /// so the other dialects on the port keep their routes. A second call replaces the
+    /// first.
     pub fn fallback(mut self, dialect: impl Dialect) -> Self {
         self.fallback = Some(Box::new(dialect));
         self

@@ -9,7 +9,8 @@
 use std::time::Duration;
 
 use probe_core::checks::{FileAgeCheck, FileExistsCheck, TcpCheck};
-use probe_core::http_client::{self, redact, Target, TlsConfig};
+use probe_core::http_client::{self, Target, TlsConfig};
+use probe_core::text::redact;
 use probe_core::{Check, Outcome, Status};
 
 use crate::cli::CheckArgs;

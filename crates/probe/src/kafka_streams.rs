@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use probe_core::checks::KafkaCheck;
+use probe_core::drivers::cluster::spawn_driver;
 use probe_core::evaluators::cluster::{ClusterTimeouts, ClusterWatch};
-use probe_core::evaluators::cluster_driver::spawn_driver;
 use probe_core::evaluators::error_strategy::ErrorStrategy;
 use probe_core::evaluators::streams::{StreamsCheck, StreamsState};
 use probe_core::time::human;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::http_client::{percent_decode, redact};
+use crate::text::{percent_decode, redact};
 
 /// The broker URL could not be used.
 #[derive(Debug, thiserror::Error)]

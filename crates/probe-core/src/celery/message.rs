@@ -6,7 +6,7 @@
 use serde_json::{json, Map, Value};
 
 pub(super) use super::ids::Ids;
-use crate::http_client::base64;
+use crate::text::base64;
 
 /// kombu's separator between the parts of a binding.
 const SEP: &str = "\x06\x16";

@@ -4,9 +4,9 @@
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::endpoint::{Endpoint, UrlError};
-use crate::http_client::io_reason;
+use crate::endpoint::{Endpoint, UrlError};
 use crate::proto::amqp::{connection_start, read_answer, Answer, PROTOCOL_HEADER};
+use crate::text::io_reason;
 use crate::{BoxFuture, Check, Outcome, Scope};
 
 /// The largest first frame accepted: 64 KiB (brokers send well under 4 KiB).

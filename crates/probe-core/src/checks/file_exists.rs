@@ -72,7 +72,7 @@ pub(super) fn missing_or_unreadable(path: &Path, e: &io::Error) -> Outcome {
         _ => Outcome::fail(format!(
             "cannot read {}: {}",
             path.display(),
-            crate::http_client::io_reason(e)
+            crate::text::io_reason(e)
         ))
         .with_details(details),
     }

@@ -1,6 +1,7 @@
 //! `http`: a dependency is up when a GET answers 200–399, as the kubelet judges.
 
-use crate::http_client::{self, redact, Target, TlsConfig, DEFAULT_MAX_BODY};
+use crate::http_client::{self, Target, TlsConfig, DEFAULT_MAX_BODY};
+use crate::text::redact;
 use crate::{BoxFuture, Check, Outcome, Scope};
 
 /// GETs a URL; passes on a status from 200 to 399 (redirects are not followed, as for

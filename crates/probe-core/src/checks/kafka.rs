@@ -13,8 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
-use crate::http_client::io_reason;
 use crate::proto::kafka::{self as wire, DecodeError};
+use crate::text::io_reason;
 use crate::time::human;
 use crate::{BoxFuture, Check, Outcome, Scope};
 

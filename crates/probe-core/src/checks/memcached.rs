@@ -3,9 +3,9 @@
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::endpoint::{Endpoint, UrlError};
-use crate::http_client::io_reason;
+use crate::endpoint::{Endpoint, UrlError};
 use crate::proto::memcached::{read_reply, Reply, VERSION_COMMAND};
+use crate::text::io_reason;
 use crate::{BoxFuture, Check, Outcome, Scope};
 
 /// Sends `version` and passes on `VERSION x.y.z`; an error line, a closed connection or

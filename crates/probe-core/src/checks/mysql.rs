@@ -6,12 +6,12 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::endpoint::{Endpoint, UrlError};
-use crate::http_client::io_reason;
+use crate::endpoint::{Endpoint, UrlError};
 use crate::proto::mysql::{
     auth_reply, handshake_response, read_packet, write_packet, AuthReply, Greeting, Handshake,
     COM_QUIT,
 };
+use crate::text::io_reason;
 use crate::{BoxFuture, Check, Outcome, Scope};
 
 /// The largest greeting or reply accepted: 64 KiB.
@@ -36,18 +36,18 @@ const LOGIN_BUDGET: Duration = Duration::from_millis(300);
 /// Nothing listening, a dropped connection or an answer that is not MySQL's fails.
 ///
 /// ```
-/// use probe_core::checks::MysqlPing;
-/// let db = MysqlPing::new("mysql://healthcheck@127.0.0.1:3306").unwrap();
+/// use probe_core::checks::MysqlCheck;
+/// let db = MysqlCheck::new("mysql://healthcheck@127.0.0.1:3306").unwrap();
 /// ```
 #[derive(Clone, Debug)]
-pub struct MysqlPing {
+pub struct MysqlCheck {
     endpoint: Endpoint,
 }
 
-impl MysqlPing {
+impl MysqlCheck {
     /// A check of the server at `url`.
     pub fn new(url: &str) -> Result<Self, UrlError> {
-        Ok(MysqlPing {
+        Ok(MysqlCheck {
             endpoint: Endpoint::parse(url, &["mysql", "mariadb"], 3306)?,
         })
     }
@@ -149,7 +149,7 @@ async fn read_one(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u8, Vec<
     }
 }
 
-impl Check for MysqlPing {
+impl Check for MysqlCheck {
     fn scope(&self) -> Scope {
         Scope::Dependency
     }

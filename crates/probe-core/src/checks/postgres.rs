@@ -6,11 +6,11 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::endpoint::{Endpoint, UrlError};
-use crate::http_client::io_reason;
+use crate::endpoint::{Endpoint, UrlError};
 use crate::proto::pg::{
     read_startup_answer, startup_message, StartupAnswer, MAX_ERROR_LEN, TERMINATE,
 };
+use crate::text::io_reason;
 use crate::{BoxFuture, Check, Outcome, Scope};
 
 /// SQLSTATE `cannot_connect_now`: starting up, shutting down, or a standby not yet
@@ -87,22 +87,22 @@ impl PingStatus {
 /// was no response.
 ///
 /// ```
-/// use probe_core::checks::PgIsReady;
-/// let db = PgIsReady::new("postgres://app@127.0.0.1:5432/app").unwrap();
+/// use probe_core::checks::PostgresCheck;
+/// let db = PostgresCheck::new("postgres://app@127.0.0.1:5432/app").unwrap();
 /// ```
 #[derive(Clone, Debug)]
-pub struct PgIsReady {
+pub struct PostgresCheck {
     endpoint: Endpoint,
     user: String,
     connect_timeout: Option<Duration>,
 }
 
-impl PgIsReady {
+impl PostgresCheck {
     /// A check of the server at `url` (`postgres://` or `postgresql://`).
     pub fn new(url: &str) -> Result<Self, UrlError> {
         let endpoint = Endpoint::parse(url, &["postgres", "postgresql"], 5432)?;
         let user = endpoint.user().unwrap_or("postgres").to_owned();
-        Ok(PgIsReady {
+        Ok(PostgresCheck {
             endpoint,
             user,
             connect_timeout: None,
@@ -190,7 +190,7 @@ fn answer_details(answer: &StartupAnswer) -> Value {
     }
 }
 
-impl Check for PgIsReady {
+impl Check for PostgresCheck {
     fn scope(&self) -> Scope {
         Scope::Dependency
     }

@@ -5,7 +5,7 @@ use serde_json::json;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
-use super::postgres_query::{describe, PgConfigError, PgTarget};
+use super::postgres_query::{describe, PostgresConfigError, PostgresTarget};
 use crate::evaluators::migrations::{judge, MigrationTable, Version};
 use crate::{BoxFuture, Check, Outcome, Scope};
 
@@ -20,10 +20,10 @@ use crate::{BoxFuture, Check, Outcome, Scope};
 /// operator's choice. A fresh connection is used for every run.
 ///
 /// ```
-/// use probe_core::checks::PgMigrations;
+/// use probe_core::checks::PostgresMigrationsCheck;
 /// use probe_core::evaluators::migrations::MigrationTable;
 ///
-/// let schema = PgMigrations::new(
+/// let schema = PostgresMigrationsCheck::new(
 ///     "postgres://app:s3cret@127.0.0.1:5432/app",
 ///     MigrationTable::sqlx(),
 ///     "20240301120000",
@@ -31,17 +31,21 @@ use crate::{BoxFuture, Check, Outcome, Scope};
 /// .unwrap();
 /// ```
 #[derive(Clone, Debug)]
-pub struct PgMigrations {
-    target: PgTarget,
+pub struct PostgresMigrationsCheck {
+    target: PostgresTarget,
     table: MigrationTable,
     expected: Version,
 }
 
-impl PgMigrations {
+impl PostgresMigrationsCheck {
     /// A check that the database at `url` has applied `expected` (or later) in `table`.
-    pub fn new(url: &str, table: MigrationTable, expected: &str) -> Result<Self, PgConfigError> {
-        Ok(PgMigrations {
-            target: PgTarget::parse(url)?,
+    pub fn new(
+        url: &str,
+        table: MigrationTable,
+        expected: &str,
+    ) -> Result<Self, PostgresConfigError> {
+        Ok(PostgresMigrationsCheck {
+            target: PostgresTarget::parse(url)?,
             table,
             expected: Version::expected(expected)?,
         })
@@ -89,7 +93,7 @@ impl PgMigrations {
     }
 }
 
-impl Check for PgMigrations {
+impl Check for PostgresMigrationsCheck {
     fn scope(&self) -> Scope {
         Scope::Dependency
     }

@@ -7,8 +7,8 @@ use futures_util::StreamExt;
 use serde_json::json;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
-use super::endpoint::{Endpoint, UrlError};
-use crate::http_client::io_reason;
+use crate::endpoint::{Endpoint, UrlError};
+use crate::text::io_reason;
 use crate::{BoxFuture, Check, Outcome, Scope};
 
 /// The most rows a configured query may return before the check stops reading.
@@ -16,7 +16,7 @@ const MAX_ROWS: u64 = 1000;
 
 /// A `postgres-query` or `postgres-migrations` check that cannot be built.
 #[derive(Debug, thiserror::Error)]
-pub enum PgConfigError {
+pub enum PostgresConfigError {
     /// The URL is not a `postgres://` URL.
     #[error(transparent)]
     Url(#[from] UrlError),
@@ -35,20 +35,21 @@ pub enum PgConfigError {
 
 /// Where and how to open a session: the parsed URL and tokio-postgres' configuration.
 #[derive(Clone, Debug)]
-pub(crate) struct PgTarget {
+pub(crate) struct PostgresTarget {
     pub(crate) endpoint: Endpoint,
     config: tokio_postgres::Config,
 }
 
-impl PgTarget {
-    pub(crate) fn parse(url: &str) -> Result<Self, PgConfigError> {
+impl PostgresTarget {
+    pub(crate) fn parse(url: &str) -> Result<Self, PostgresConfigError> {
         let endpoint = Endpoint::parse(url, &["postgres", "postgresql"], 5432)?;
-        let config =
-            tokio_postgres::Config::from_str(url.trim()).map_err(|e| PgConfigError::Options {
+        let config = tokio_postgres::Config::from_str(url.trim()).map_err(|e| {
+            PostgresConfigError::Options {
                 url: endpoint.shown().to_owned(),
                 reason: endpoint.scrub(&describe(&e)),
-            })?;
-        Ok(PgTarget { endpoint, config })
+            }
+        })?;
+        Ok(PostgresTarget { endpoint, config })
     }
 
     /// `host:port/database`, for messages.
@@ -108,22 +109,22 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
 /// server's message; the password never appears.
 ///
 /// ```
-/// use probe_core::checks::PgQuery;
-/// let db = PgQuery::new("postgres://app:s3cret@127.0.0.1:5432/app")
+/// use probe_core::checks::PostgresQueryCheck;
+/// let db = PostgresQueryCheck::new("postgres://app:s3cret@127.0.0.1:5432/app")
 ///     .unwrap()
 ///     .query("SELECT 1 FROM pg_tables LIMIT 1");
 /// ```
 #[derive(Clone, Debug)]
-pub struct PgQuery {
-    target: PgTarget,
+pub struct PostgresQueryCheck {
+    target: PostgresTarget,
     query: String,
 }
 
-impl PgQuery {
+impl PostgresQueryCheck {
     /// A check running `SELECT 1` on the database at `url`.
-    pub fn new(url: &str) -> Result<Self, PgConfigError> {
-        Ok(PgQuery {
-            target: PgTarget::parse(url)?,
+    pub fn new(url: &str) -> Result<Self, PostgresConfigError> {
+        Ok(PostgresQueryCheck {
+            target: PostgresTarget::parse(url)?,
             query: "SELECT 1".into(),
         })
     }
@@ -175,7 +176,7 @@ impl PgQuery {
     }
 }
 
-impl Check for PgQuery {
+impl Check for PostgresQueryCheck {
     fn scope(&self) -> Scope {
         Scope::Dependency
     }
@@ -191,7 +192,7 @@ mod tests {
 
     #[test]
     fn bad_options_are_refused_without_the_password() {
-        let err = PgQuery::new("postgres://app:pw-88@h/db?sslmode=sometimes")
+        let err = PostgresQueryCheck::new("postgres://app:pw-88@h/db?sslmode=sometimes")
             .unwrap_err()
             .to_string();
         assert!(
@@ -199,8 +200,8 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("pw-88"), "{err}");
-        assert!(PgQuery::new("mysql://h/db").is_err());
-        let check = PgQuery::new("postgresql://app:pw-88@h:6543/db").unwrap();
+        assert!(PostgresQueryCheck::new("mysql://h/db").is_err());
+        let check = PostgresQueryCheck::new("postgresql://app:pw-88@h:6543/db").unwrap();
         assert_eq!(check.target.shown(), "h:6543/db");
         assert!(!format!("{check:?}").contains("pw-88"), "{check:?}");
     }

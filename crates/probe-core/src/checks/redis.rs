@@ -1,6 +1,6 @@
 //! `redis`: a Redis server answers `PING` with `PONG`, as `redis-cli ping` shows it.
 
-use super::endpoint::{Endpoint, UrlError};
+use crate::endpoint::{Endpoint, UrlError};
 use crate::proto::resp::{RespConnection, RespConnectionError, Value, DEFAULT_MAX_REPLY};
 use crate::{BoxFuture, Check, Outcome, Scope};
 

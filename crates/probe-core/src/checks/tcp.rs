@@ -2,7 +2,7 @@
 
 use tokio::net::TcpStream;
 
-use crate::http_client::io_reason;
+use crate::text::io_reason;
 use crate::{BoxFuture, Check, Outcome, Scope};
 
 /// Connects to `host:port`; passes when the connection is accepted.

@@ -5,8 +5,8 @@
 //! models (Kpow's internal topology), ends in ERROR; the cluster coming back does not bring
 //! it back: only a restart does. [`Unavailability`] is the pure rule over reachability
 //! observations; [`ClusterWatch`] applies it to a [`StreamsState`]. Observations come from
-//! the `kafka` check (see [`spawn_driver`](super::cluster_driver::spawn_driver)) or from the
-//! embedding application's own client errors.
+//! the `kafka` check (run by `drivers::cluster::spawn_driver`, cargo feature `kafka`) or
+//! from the embedding application's own client errors.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};

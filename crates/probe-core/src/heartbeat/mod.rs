@@ -62,6 +62,6 @@ fn reason(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::NotFound => "no such file or directory".into(),
         io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => crate::http_client::io_reason(e),
+        _ => crate::text::io_reason(e),
     }
 }

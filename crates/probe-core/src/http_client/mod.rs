@@ -1,8 +1,8 @@
 //! A small HTTP/1.1 client on hyper: one GET per connection, a bounded body, plain errors.
 //!
-//! Used by the `http` check and the Kafka Connect check, and by `probe check`. Speaks
-//! `http://` and, with the cargo feature `tls` (on by default), `https://` (see
-//! [`TlsConfig`] for what is trusted). Callers bound the time with `tokio::time::timeout`;
+//! Used by the `http` check and the Kafka Connect check, and by `probe check`; built with
+//! the cargo feature `http`. Speaks `http://` and, with the cargo feature `tls`,
+//! `https://` (see [`TlsConfig`] for what is trusted). Callers bound the time with `tokio::time::timeout`;
 //! everything here is cancel-safe.
 
 use std::fmt;
@@ -14,11 +14,10 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-mod text;
+use crate::text::{base64, io_reason, percent_decode, redact};
+
 mod tls;
 
-pub use self::text::{base64, io_reason, redact};
-pub(crate) use self::text::{percent_decode, percent_decode_bytes};
 pub use self::tls::{TlsConfig, TlsConfigError, TlsOptions};
 
 /// The default cap on a response body read by a check: 64 KiB.

@@ -1,4 +1,4 @@
-//! TLS for `https://` targets (cargo feature `tls`, on by default).
+//! TLS for `https://` targets (cargo feature `tls`).
 //!
 //! rustls on the ring provider, TLS 1.2 and 1.3, ALPN `http/1.1`, SNI from the URL's host
 //! (none for an IP address, which is matched against the certificate's IP addresses).
@@ -27,7 +27,9 @@ use rustls::{ClientConfig, RootCertStore};
 use tokio::net::TcpStream;
 
 #[cfg(feature = "tls")]
-use super::{io_reason, HttpError};
+use super::HttpError;
+#[cfg(feature = "tls")]
+use crate::text::io_reason;
 
 /// What to trust beyond the system's certificate store.
 ///

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use probe_core::checks::PgMigrations;
+use probe_core::checks::PostgresMigrationsCheck;
 use probe_core::evaluators::migrations::MigrationTable;
 use probe_core::{Outcome, Status};
 
@@ -37,7 +37,7 @@ impl Scratch {
     }
 
     async fn check(&self, table: MigrationTable, expected: &str) -> Outcome {
-        run(&PgMigrations::new(&self.url(), table, expected).unwrap()).await
+        run(&PostgresMigrationsCheck::new(&self.url(), table, expected).unwrap()).await
     }
 }
 
@@ -194,7 +194,7 @@ async fn a_missing_or_empty_table_fails() {
 #[tokio::test]
 async fn an_unreachable_database_fails_with_details_and_no_secret() {
     let url = format!("postgres://app:mig-secret@127.0.0.1:{}/app", free_port());
-    let o = run(&PgMigrations::new(&url, MigrationTable::sqlx(), "1").unwrap()).await;
+    let o = run(&PostgresMigrationsCheck::new(&url, MigrationTable::sqlx(), "1").unwrap()).await;
     assert_status(&o, Status::Fail);
     assert!(message(&o).contains("connection refused"), "{o:?}");
     assert_no_secret(&o, "mig-secret");

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use probe_core::checks::{AmqpCheck, MemcachedCheck, MysqlPing, PgIsReady, RedisCheck};
+use probe_core::checks::{AmqpCheck, MemcachedCheck, MysqlCheck, PostgresCheck, RedisCheck};
 use probe_core::{Check, Health, Policy, Probe, Select, Status};
 
 use crate::fakes::{serve, Script};
@@ -22,11 +22,11 @@ fn all_checks(port: u16) -> Vec<(&'static str, Arc<dyn Check>)> {
         ),
         (
             "postgres",
-            Arc::new(PgIsReady::new(&format!("postgres://127.0.0.1:{port}")).unwrap()),
+            Arc::new(PostgresCheck::new(&format!("postgres://127.0.0.1:{port}")).unwrap()),
         ),
         (
             "mysql",
-            Arc::new(MysqlPing::new(&format!("mysql://127.0.0.1:{port}")).unwrap()),
+            Arc::new(MysqlCheck::new(&format!("mysql://127.0.0.1:{port}")).unwrap()),
         ),
         (
             "amqp",
@@ -178,7 +178,7 @@ async fn postgres_errors_follow_libpq() {
         b"SFATAL\0C53300\0Msorry, too many clients already\0\0",
     )))
     .await;
-    let o = run(&PgIsReady::new(&format!("postgres://127.0.0.1:{too_many}")).unwrap()).await;
+    let o = run(&PostgresCheck::new(&format!("postgres://127.0.0.1:{too_many}")).unwrap()).await;
     assert_eq!(
         o.status,
         Status::Pass,
@@ -187,7 +187,7 @@ async fn postgres_errors_follow_libpq() {
     assert_eq!(o.details.unwrap()["sqlstate"], "53300");
 
     let no_code = serve(Script::Reply(error(b"SFATAL\0Mout of memory\0\0"))).await;
-    let o = run(&PgIsReady::new(&format!("postgres://127.0.0.1:{no_code}")).unwrap()).await;
+    let o = run(&PostgresCheck::new(&format!("postgres://127.0.0.1:{no_code}")).unwrap()).await;
     assert_eq!(message(&o), format!("127.0.0.1:{no_code} - no response"));
 }
 
@@ -197,7 +197,7 @@ async fn a_mysql_server_refusing_at_greeting_is_alive_but_warns() {
         b"\x17\0\0\0\xff\x10\x04Too many connections".to_vec(),
     ))
     .await;
-    let o = run(&MysqlPing::new(&format!("mysql://127.0.0.1:{too_many}")).unwrap()).await;
+    let o = run(&MysqlCheck::new(&format!("mysql://127.0.0.1:{too_many}")).unwrap()).await;
     assert_eq!(o.status, Status::Warn, "{o:?}");
     assert_eq!(
         message(&o),
@@ -206,7 +206,7 @@ async fn a_mysql_server_refusing_at_greeting_is_alive_but_warns() {
         )
     );
     let v9 = serve(Script::Greet(b"\x06\0\0\0\x093.23\0".to_vec())).await;
-    let o = run(&MysqlPing::new(&format!("mysql://127.0.0.1:{v9}")).unwrap()).await;
+    let o = run(&MysqlCheck::new(&format!("mysql://127.0.0.1:{v9}")).unwrap()).await;
     assert_eq!(o.status, Status::Fail);
     assert!(
         message(&o).contains("unsupported protocol version 9"),

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use probe_core::checks::MysqlPing;
+use probe_core::checks::MysqlCheck;
 use probe_core::Status;
 
 use crate::servers::PrivateMaria;
@@ -62,7 +62,7 @@ fn status_counter(port: u16, name: &str) -> u64 {
 #[tokio::test]
 async fn the_system_server_is_alive_and_the_login_ends_cleanly() {
     require_system("MariaDB", 3306);
-    let o = run(&MysqlPing::new("mysql://root@127.0.0.1:3306").unwrap()).await;
+    let o = run(&MysqlCheck::new("mysql://root@127.0.0.1:3306").unwrap()).await;
     assert_status(&o, Status::Pass);
     assert!(message(&o).starts_with("127.0.0.1:3306 - alive ("), "{o:?}");
     assert!(message(&o).contains("MariaDB"), "{o:?}");
@@ -75,7 +75,7 @@ async fn the_system_server_is_alive_and_the_login_ends_cleanly() {
 #[tokio::test]
 async fn refused_credentials_still_mean_alive_like_mysqladmin() {
     require_system("MariaDB", 3306);
-    let o = run(&MysqlPing::new("mysql://nobody_here:my-secret-pw@127.0.0.1:3306").unwrap()).await;
+    let o = run(&MysqlCheck::new("mysql://nobody_here:my-secret-pw@127.0.0.1:3306").unwrap()).await;
     assert_status(&o, Status::Pass);
     let login = o.details.as_ref().unwrap()["login"]
         .as_str()
@@ -101,7 +101,7 @@ async fn refused_credentials_still_mean_alive_like_mysqladmin() {
 async fn nothing_listening_fails_like_mysqladmin() {
     let port = free_port();
     let started = Instant::now();
-    let o = run(&MysqlPing::new(&format!("mysql://127.0.0.1:{port}")).unwrap()).await;
+    let o = run(&MysqlCheck::new(&format!("mysql://127.0.0.1:{port}")).unwrap()).await;
     assert_status(&o, Status::Fail);
     assert!(message(&o).contains("connection refused"), "{o:?}");
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -111,7 +111,7 @@ async fn nothing_listening_fails_like_mysqladmin() {
 #[tokio::test]
 async fn a_stopped_server_fails_and_passes_again_once_restarted() {
     let mut server = PrivateMaria::start();
-    let check = MysqlPing::new(&format!("mysql://probe@127.0.0.1:{}", server.port)).unwrap();
+    let check = MysqlCheck::new(&format!("mysql://probe@127.0.0.1:{}", server.port)).unwrap();
     assert_status(&run(&check).await, Status::Pass);
     server.down();
     assert_status(&run(&check).await, Status::Fail);
@@ -128,7 +128,7 @@ async fn probing_does_not_abort_connections() {
     let server = PrivateMaria::start();
     let port = server.port;
     let before = status_counter(port, "Aborted_connects");
-    let check = MysqlPing::new(&format!("mysql://probe@127.0.0.1:{port}")).unwrap();
+    let check = MysqlCheck::new(&format!("mysql://probe@127.0.0.1:{port}")).unwrap();
     for _ in 0..5 {
         assert_status(&run(&check).await, Status::Pass);
     }

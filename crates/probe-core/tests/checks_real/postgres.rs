@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use probe_core::checks::postgres::PingStatus;
-use probe_core::checks::PgIsReady;
+use probe_core::checks::PostgresCheck;
 use probe_core::Status;
 
 use crate::fakes::{serve, Script};
@@ -22,7 +22,7 @@ async fn both(port: u16, user: &str) -> (i32, i32, String) {
         "pg_isready",
         &["-h", "127.0.0.1", "-p", &p, "-U", user, "-d", "postgres"],
     );
-    let check = PgIsReady::new(&format!(
+    let check = PostgresCheck::new(&format!(
         "postgres://{user}:never-sent@127.0.0.1:{port}/postgres"
     ))
     .unwrap();
@@ -38,7 +38,7 @@ async fn both(port: u16, user: &str) -> (i32, i32, String) {
 #[tokio::test]
 async fn the_system_server_is_accepting_connections() {
     require_system("PostgreSQL", 5432);
-    let o = run(&PgIsReady::new("postgres://127.0.0.1:5432").unwrap()).await;
+    let o = run(&PostgresCheck::new("postgres://127.0.0.1:5432").unwrap()).await;
     assert_eq!(o.status, Status::Pass, "{o:?}");
     assert_eq!(message(&o), "127.0.0.1:5432 - accepting connections");
     // An unknown role or database is still a server accepting connections, as for pg_isready.
@@ -61,7 +61,7 @@ async fn nothing_listening_is_no_response() {
 #[tokio::test]
 async fn a_silent_server_is_no_response_within_the_connect_timeout() {
     let port = serve(Script::Silent).await;
-    let check = PgIsReady::new(&format!("postgres://127.0.0.1:{port}"))
+    let check = PostgresCheck::new(&format!("postgres://127.0.0.1:{port}"))
         .unwrap()
         .connect_timeout(Duration::from_millis(300));
     let started = Instant::now();
@@ -79,7 +79,7 @@ async fn a_password_protected_server_accepts_without_any_password_being_sent() {
     let pg = PrivatePg::with_password("cluster-secret");
     let (tool_code, check_code, msg) = both(pg.port, "postgres").await;
     assert_eq!((tool_code, check_code), (0, 0), "{msg}");
-    let o = run(&PgIsReady::new(&pg.url("postgres:cluster-secret")).unwrap()).await;
+    let o = run(&PostgresCheck::new(&pg.url("postgres:cluster-secret")).unwrap()).await;
     assert_no_secret(&o, "cluster-secret");
     assert_eq!(
         o.details.unwrap()["authentication_request"],
@@ -129,10 +129,11 @@ async fn the_check_agrees_with_pg_isready_through_shutdown_and_recovery() {
     });
     let rejecting = both(trust.port, "postgres").await;
     table.push(("smart shutdown with a session open", rejecting.clone()));
-    let details = run(&PgIsReady::new(&format!("postgres://127.0.0.1:{}", trust.port)).unwrap())
-        .await
-        .details
-        .unwrap();
+    let details =
+        run(&PostgresCheck::new(&format!("postgres://127.0.0.1:{}", trust.port)).unwrap())
+            .await
+            .details
+            .unwrap();
     assert_eq!(details["sqlstate"], "57P03", "{details}");
 
     drop(stream);

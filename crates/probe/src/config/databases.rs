@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use probe_core::checks::{
-    AmqpCheck, MemcachedCheck, MysqlPing, PgIsReady, PgMigrations, PgQuery, RedisCheck,
+    AmqpCheck, MemcachedCheck, MysqlCheck, PostgresCheck, PostgresMigrationsCheck,
+    PostgresQueryCheck, RedisCheck,
 };
 use probe_core::evaluators::migrations::MigrationTable;
 
@@ -30,7 +31,7 @@ pub(super) fn build(kind: &str, f: &mut Fields) -> Option<Result<Built, ConfigEr
         "postgres-query" => postgres_query(f),
         "postgres-migrations" => postgres_migrations(f),
         "mysql" => url(f).and_then(|u| {
-            MysqlPing::new(&u)
+            MysqlCheck::new(&u)
                 .map_err(|e| f.error("url", e.to_string()))
                 .map(one)
         }),
@@ -66,7 +67,7 @@ fn redis(f: &mut Fields) -> Result<Built, ConfigError> {
 }
 
 fn postgres(f: &mut Fields) -> Result<Built, ConfigError> {
-    let mut check = PgIsReady::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
+    let mut check = PostgresCheck::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
     if let Some(t) = f.duration("connect_timeout")? {
         check = check.connect_timeout(t);
     }
@@ -74,7 +75,7 @@ fn postgres(f: &mut Fields) -> Result<Built, ConfigError> {
 }
 
 fn postgres_query(f: &mut Fields) -> Result<Built, ConfigError> {
-    let mut check = PgQuery::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
+    let mut check = PostgresQueryCheck::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
     if let Some(sql) = f.string("query")? {
         check = check.query(sql);
     }
@@ -89,7 +90,7 @@ fn postgres_migrations(f: &mut Fields) -> Result<Built, ConfigError> {
     let migrations =
         MigrationTable::from_keys(&preset, app.as_deref(), table.as_deref(), column.as_deref())
             .map_err(|e| f.error("preset", e.to_string()))?;
-    let check = PgMigrations::new(&url, migrations, &expected)
+    let check = PostgresMigrationsCheck::new(&url, migrations, &expected)
         .map_err(|e| f.error("url", e.to_string()))?;
     Ok(one(check))
 }

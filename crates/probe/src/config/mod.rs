@@ -159,11 +159,8 @@ impl Config {
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::general(format!(
-                "cannot read: {}",
-                probe_core::http_client::io_reason(&e)
-            ))
-            .in_file(path)
+            ConfigError::general(format!("cannot read: {}", probe_core::text::io_reason(&e)))
+                .in_file(path)
         })?;
         Config::parse(&text).map_err(|e| e.in_file(path))
     }

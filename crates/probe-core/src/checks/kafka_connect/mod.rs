@@ -6,8 +6,9 @@ use std::time::Duration;
 use tokio::time::timeout;
 
 use crate::evaluators::connect::{ConnectRules, ConnectorStatus, Traces, Verdict};
-use crate::http_client::{self, redact, Target, TlsConfig};
+use crate::http_client::{self, Target, TlsConfig};
 use crate::proto::connect_rest::{self, ListAnswer, WorkerHealth};
+use crate::text::redact;
 use crate::{BoxFuture, Check, Outcome, Scope};
 
 mod error;

@@ -4,7 +4,8 @@
 //! The rules are those of kafka-connect-healthcheck 0.3.0 (unhealthy states, considered
 //! containers, a worker filter, a failure-threshold percentage), with its defects fixed:
 //! state names are validated, and a `null` worker id never matches a filter. Nothing here
-//! does I/O: [`crate::checks::KafkaConnectCheck`] fetches the statuses.
+//! does I/O: `checks::KafkaConnectCheck` (cargo feature `kafka-connect`) fetches the
+//! statuses.
 //!
 //! ```
 //! use probe_core::evaluators::connect::{ConnectRules, ConnectorStatus, Traces};

@@ -6,7 +6,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::{encode_command, parse, Limits, RespError, Value};
-use crate::http_client::io_reason;
+use crate::text::io_reason;
 
 /// The default cap on one reply: 512 KiB.
 pub const DEFAULT_MAX_REPLY: usize = 512 * 1024;

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::http_client::redact;
+use crate::text::redact;
 
 /// A URL that is not a usable address for a check.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl UrlError {
 /// A parsed dependency URL: where to connect, as whom, and how to show it safely.
 ///
 /// ```
-/// use probe_core::checks::Endpoint;
+/// use probe_core::endpoint::Endpoint;
 ///
 /// let e = Endpoint::parse("redis://app:s3cret@127.0.0.1/2", &["redis"], 6379).unwrap();
 /// assert_eq!(e.addr(), "127.0.0.1:6379");
@@ -233,6 +233,7 @@ fn split_host_port(hostport: &str) -> Result<(String, Option<u16>), String> {
     Ok((host.to_owned(), port))
 }
 
+#[cfg(any(feature = "mysql", feature = "amqp", feature = "memcached"))]
 impl Endpoint {
     /// A fresh TCP connection to the endpoint; the error is the check's failure message,
     /// `cannot connect to host:port: <reason>`.
@@ -243,14 +244,14 @@ impl Endpoint {
                 format!(
                     "cannot connect to {}: {}",
                     self.addr(),
-                    crate::http_client::io_reason(&err)
+                    crate::text::io_reason(&err)
                 )
             })
     }
 }
 
 fn percent_decode(s: &str) -> Option<String> {
-    String::from_utf8(crate::http_client::percent_decode_bytes(s)).ok()
+    String::from_utf8(crate::text::percent_decode_bytes(s)).ok()
 }
 
 #[cfg(test)]

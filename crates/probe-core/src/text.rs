@@ -1,5 +1,5 @@
-//! Small text helpers shared by the checks: URL redaction, plain I/O reasons, base64 and
-//! percent-decoding.
+//! Small text helpers shared across the crate: URL redaction, plain I/O reasons, base64
+//! and percent-decoding. Pure functions, available in every build.
 
 use std::io;
 
@@ -67,13 +67,13 @@ pub fn base64(input: &[u8]) -> String {
 }
 
 /// `s` with `%XX` escapes decoded, invalid UTF-8 replaced.
-pub(crate) fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&percent_decode_bytes(s)).into_owned()
 }
 
 /// The bytes `s` stands for once its `%XX` escapes are decoded; a `%` not followed by two
 /// hex digits stands for itself.
-pub(crate) fn percent_decode_bytes(s: &str) -> Vec<u8> {
+pub fn percent_decode_bytes(s: &str) -> Vec<u8> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::cluster::ClusterWatch;
-use super::streams::State;
+use crate::evaluators::cluster::ClusterWatch;
+use crate::evaluators::streams::State;
 use crate::time::human;
 use crate::Check;
 
@@ -23,7 +23,7 @@ use crate::Check;
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Spawns the driver on the current Tokio runtime: runs `check` every `interval` (use
-/// [`ClusterTimeouts::poll_interval`](super::cluster::ClusterTimeouts::poll_interval) so
+/// [`ClusterTimeouts::poll_interval`](crate::evaluators::cluster::ClusterTimeouts::poll_interval) so
 /// ERROR comes within about one interval of the limit) and feeds `watch`.
 ///
 /// The task ends by itself once the state is terminal; abort the handle to stop it sooner.
@@ -32,7 +32,7 @@ pub const RUN_TIMEOUT: Duration = Duration::from_secs(5);
 /// ```no_run
 /// use probe_core::checks::KafkaCheck;
 /// use probe_core::evaluators::cluster::{ClusterTimeouts, ClusterWatch};
-/// use probe_core::evaluators::cluster_driver::spawn_driver;
+/// use probe_core::drivers::cluster::spawn_driver;
 /// use probe_core::evaluators::error_strategy::ErrorStrategy;
 /// use probe_core::evaluators::streams::StreamsState;
 ///
