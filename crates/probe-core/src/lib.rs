@@ -46,6 +46,8 @@
 //! The URL parser of the cache, database and broker checks (`endpoint`) comes with any of
 //! them; the text helpers ([`text`]) are in every build.
 
+#![warn(missing_debug_implementations)]
+
 mod attachment;
 #[cfg(feature = "celery")]
 pub mod celery;

@@ -140,7 +140,7 @@ impl StopSignals for TermSignals {
 /// assert!(health.shutdown().has_begun());
 /// # });
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Drain {
     health: Health,
     delay: Duration,

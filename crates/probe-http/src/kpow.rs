@@ -54,7 +54,7 @@ use crate::{Details, Dialect, Req, Response};
 /// assert_eq!(answer.status(), 503);
 /// # });
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Kpow {
     health: Health,
     details: Details,

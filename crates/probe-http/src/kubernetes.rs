@@ -18,7 +18,7 @@ use crate::response::{answer, method_not_allowed, not_found, TEXT};
 use crate::{Details, Dialect, Req, Response};
 
 /// The `kubernetes` dialect over a [`Health`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Kubernetes {
     health: Health,
     details: Details,

@@ -33,6 +33,8 @@
 //! them. `kafka-connect` also builds the `connect` dialect (`Connect`, answering like
 //! kafka-connect-healthcheck).
 
+#![warn(missing_debug_implementations)]
+
 mod access;
 mod allow;
 #[cfg(feature = "kafka-connect")]

@@ -42,7 +42,7 @@ const NOT_ACCEPTABLE: &str =
     "Not Acceptable: Supported content types: text/plain, application/json";
 
 /// The `open-klant` dialect over a [`Health`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OpenKlant {
     health: Health,
     details: Details,

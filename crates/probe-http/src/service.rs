@@ -99,6 +99,33 @@ pub(crate) fn normalize_prefix(prefix: &str) -> String {
 #[derive(Clone)]
 pub struct ProbeService(Arc<Inner>);
 
+impl std::fmt::Debug for ProbeService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = &self.0;
+        f.debug_struct("ProbeService")
+            .field("dialects", &names(&i.dialects))
+            .field("fallback", &i.fallback.as_ref().map(|d| d.name()))
+            .field("prefix", &i.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ServiceBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceBuilder")
+            .field("dialects", &names(&self.dialects))
+            .field("fallback", &self.fallback.as_ref().map(|d| d.name()))
+            .field("prefix", &self.prefix)
+            .field("clients", &self.clients)
+            .field("hosts", &self.hosts)
+            .finish()
+    }
+}
+
+fn names(dialects: &[Box<dyn Dialect>]) -> Vec<&'static str> {
+    dialects.iter().map(|d| d.name()).collect()
+}
+
 struct Inner {
     dialects: Vec<Box<dyn Dialect>>,
     fallback: Option<Box<dyn Dialect>>,
