@@ -67,6 +67,8 @@ struct Slot {
     failures: u32,
     successes: u32,
     history: VecDeque<HistoryEntry>,
+    /// The statuses (per view) the last published probe statuses were computed with.
+    announced: Option<[Status; 2]>,
 }
 
 /// One finished run, with the effective statuses the thresholds gave it.
@@ -112,6 +114,7 @@ impl Entry {
                 failures: 0,
                 successes: 0,
                 history: VecDeque::with_capacity(history_len),
+                announced: None,
             }),
             published: watch::channel(None).0,
             history_len,
@@ -186,18 +189,23 @@ impl Entry {
                 Err(_) => Outcome::fail("check was cancelled"),
             };
         let finished = Instant::now();
-        let run = self.record(
+        let (run, changed) = self.record(
             outcome,
             finished.saturating_duration_since(started),
             finished,
         );
         tx.send_replace(Some(run.clone()));
         self.announce(&run, finished);
-        self.hook.fire();
+        // The probes' statuses can only have moved if this check's did: a run that left it
+        // as it was costs no recomputation.
+        if changed {
+            self.hook.fire();
+        }
     }
 
-    /// Applies the thresholds to a finished run and stores it.
-    fn record(&self, outcome: Outcome, duration: Duration, finished: Instant) -> Arc<Run> {
+    /// Applies the thresholds to a finished run and stores it; true when the check's
+    /// status in either view differs from the one last published.
+    fn record(&self, outcome: Outcome, duration: Duration, finished: Instant) -> (Arc<Run>, bool) {
         let mut slot = self.slot();
         let failed = outcome.status == Status::Fail;
         if failed {
@@ -242,18 +250,28 @@ impl Entry {
                 message: run.message.clone(),
             });
         }
+        let statuses = [View::Liveness, View::Gate].map(|v| self.status_of(&run, finished, v).0);
+        let changed = slot.announced != Some(statuses);
+        slot.announced = Some(statuses);
         slot.last = Some(run.clone());
         slot.inflight = None;
-        run
+        (run, changed)
     }
 
     /// Publishes the check's report in its own view if its status changed.
     fn announce(&self, run: &Run, now: Instant) {
-        let report = self.report(run, now, false, self.own_view());
+        let view = self.own_view();
+        let status = self.status_of(run, now, view).0;
+        let same = |old: &Option<CheckReport>| {
+            old.as_ref()
+                .is_some_and(|o| o.status == status && o.raw == run.raw)
+        };
+        if same(&self.published.borrow()) {
+            return;
+        }
+        let report = self.report(run, now, false, view);
         self.published.send_if_modified(|old| {
-            let changed = old
-                .as_ref()
-                .is_none_or(|o| o.status != report.status || o.raw != report.raw);
+            let changed = !same(old);
             if changed {
                 *old = Some(report);
             }
