@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use probe_core::{Policy, Probe, Schedule, Scope};
 
-use super::checks::{self, Background};
+use super::checks;
 use super::{CheckSpec, ConfigError, Fields};
+use crate::background::Background;
 
 /// What one `[[check]]` table registers.
 pub(super) struct CheckTable {

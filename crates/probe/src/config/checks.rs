@@ -16,6 +16,8 @@ use probe_core::evaluators::connect::{parse_containers, parse_states, ConnectRul
 use probe_core::http_client::TlsConfig;
 use probe_core::{Check, Probe};
 
+use crate::background::Background;
+
 use super::{databases, kafka, tls, ConfigError, Fields};
 
 /// The check types a configuration may name.
@@ -41,14 +43,6 @@ pub struct Part {
     pub check: Arc<dyn Check>,
     /// The probes it is in, when the type decides; `None`: the table's `probes` key.
     pub probes: Option<Vec<Probe>>,
-}
-
-/// Work a check type needs running beside the engine, such as the cluster driver of
-/// `kafka-streams`.
-pub trait Background: Send + Sync {
-    /// Starts the work, inside the Tokio runtime. Called once the engine is built; a second
-    /// call does nothing.
-    fn start(&self);
 }
 
 /// What a table builds.

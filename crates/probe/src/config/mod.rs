@@ -21,7 +21,7 @@ use std::time::Duration;
 use probe_core::{Check, Health, Policy, Probe};
 use probe_http::{AllowedHosts, ClientAllowList, Details};
 
-use self::checks::Background;
+use crate::background::Background;
 
 pub use self::fields::Fields;
 
