@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use probe_core::{Policy, Probe, Schedule, Scope};
 
-use super::checks;
+use super::types;
 use super::{CheckSpec, ConfigError, Fields};
 use crate::background::Background;
 
@@ -40,7 +40,7 @@ pub(super) fn parse(table: toml::Table, index: usize) -> Result<CheckTable, Conf
     };
     // The check's own keys first: a `file-age` check's `max_age` is the file's, not the
     // policy's staleness limit.
-    let built = checks::build(&kind, &mut f)?;
+    let built = types::build(&kind, &mut f)?;
     let d = Policy::default();
     let cache = f.duration("cache")?.unwrap_or(d.cache_pass);
     let timeout = match (f.duration("timeout")?, built.own_time) {

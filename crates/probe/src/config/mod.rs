@@ -4,13 +4,20 @@
 //! [`ConfigError`] naming the file, the key and the problem, and the process exits 64.
 
 mod access;
+pub mod built;
+mod celery;
 mod check_table;
-pub mod checks;
 mod databases;
 pub mod duration;
 mod fields;
+mod files;
 pub mod kafka;
+mod kafka_connect;
+mod network;
+#[cfg(test)]
+mod testing;
 pub mod tls;
+pub mod types;
 
 use std::fmt;
 use std::net::SocketAddr;
