@@ -67,6 +67,18 @@ pub struct Connect {
     traces: Details,
 }
 
+impl std::fmt::Debug for Connect {
+    /// The Connect URL is left out: it may carry credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connect")
+            .field("check", &self.name)
+            .field("probe", &self.probe)
+            .field("failure_states", &self.failure_states)
+            .field("traces", &self.traces)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The check named for the `connect` dialect is not registered in the [`Health`].
 #[derive(Debug, thiserror::Error)]
 #[error("the connect dialect serves check `{0}`, which is not registered in any probe")]

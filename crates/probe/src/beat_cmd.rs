@@ -9,8 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use probe_core::checks::FileAgeCheck;
-use probe_core::Check;
+use probe_core::checks::{FileAge, FileAgeCheck};
 
 use crate::cli::BeatCheckArgs;
 use crate::config::ConfigError;
@@ -27,19 +26,14 @@ pub fn plan(args: &BeatCheckArgs) -> Result<(PathBuf, Duration), ConfigError> {
 
 /// Checks the file: `Ok(line)` when fresh, `Err(line)` when missing or too old.
 pub async fn run(file: &PathBuf, max_age: Duration) -> Result<String, String> {
-    let outcome = FileAgeCheck::new(file, max_age).check().await;
-    if let Some(text) = liveness_failure(file, &outcome) {
-        return Err(bounded(text));
+    let seen = FileAgeCheck::new(file, max_age).inspect().await;
+    match seen {
+        FileAge::Fresh { age, .. } => Ok(format!(
+            "Last scheduled task: {} ago.",
+            readable_age(age.as_secs())
+        )),
+        _ => Err(bounded(liveness_failure(file, &seen).unwrap_or_default())),
     }
-    let age = outcome
-        .details
-        .as_ref()
-        .and_then(|d| d["age_seconds"].as_f64())
-        .unwrap_or(0.0);
-    Ok(format!(
-        "Last scheduled task: {} ago.",
-        readable_age(age as u64)
-    ))
 }
 
 /// maykin-common's age: `42s`, `1.5m` (over a minute), `2h` (from an hour on), one

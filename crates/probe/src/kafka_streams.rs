@@ -18,7 +18,7 @@ use probe_core::evaluators::streams::{StreamsCheck, StreamsState};
 use probe_core::time::human;
 use probe_core::Probe;
 
-use crate::config::checks::Background;
+use crate::background::Background;
 
 /// What the stand-in watches and how it reacts.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 //! `main.rs` only parses the command line and calls [`app::main`].
 
 pub mod app;
+pub mod background;
 pub mod beat_cmd;
 pub mod check_cmd;
 pub mod cli;

@@ -16,9 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use probe_core::celery::{CeleryPing, PingAnswer};
-use probe_core::checks::{FileAgeCheck, FileExistsCheck};
+use probe_core::checks::{FileAge, FileAgeCheck, FileExistsCheck, FileProblem};
 use probe_core::time::human;
-use probe_core::{Check, Outcome, Status};
 
 use crate::cli::WorkerCheckArgs;
 use crate::config::ConfigError;
@@ -124,8 +123,8 @@ pub async fn run(plan: &WorkerPlan) -> Verdict {
         })
     };
     if let Some((path, max_age)) = &plan.liveness {
-        let outcome = FileAgeCheck::new(path, *max_age).check().await;
-        match liveness_failure(path, &outcome) {
+        let seen = FileAgeCheck::new(path, *max_age).inspect().await;
+        match liveness_failure(path, &seen) {
             Some(text) => {
                 say(false, text);
                 return Verdict {
@@ -169,9 +168,8 @@ pub async fn run(plan: &WorkerPlan) -> Verdict {
         }
     }
     if let Some(path) = &plan.readiness {
-        let outcome = FileExistsCheck::new(path).check().await;
-        if outcome.status == Status::Fail {
-            say(false, not_ready(path, &outcome));
+        if let Err(problem) = FileExistsCheck::new(path).inspect().await {
+            say(false, not_ready(path, &problem));
             return Verdict {
                 lines,
                 code: EXIT_NOT_READY,
@@ -185,38 +183,42 @@ pub async fn run(plan: &WorkerPlan) -> Verdict {
     Verdict { lines, code: 0 }
 }
 
-/// maykin-common's sentence for a failed liveness file, with what the check saw.
-pub(crate) fn liveness_failure(path: &Path, outcome: &Outcome) -> Option<String> {
-    if outcome.status != Status::Fail {
-        return None;
-    }
+/// maykin-common's sentence for a failed liveness file, with what the check saw; `None`
+/// while the file is fresh.
+pub(crate) fn liveness_failure(path: &Path, seen: &FileAge) -> Option<String> {
     let shown = path.display();
-    let details = outcome.details.as_ref();
-    let age = details.and_then(|d| d["age_seconds"].as_f64());
-    let max = details.and_then(|d| d["max_age_seconds"].as_f64());
-    let message = outcome.message.as_deref().unwrap_or_default();
-    Some(match (age, max) {
-        (Some(age), Some(max)) => format!(
+    Some(match seen {
+        FileAge::Fresh { .. } => return None,
+        FileAge::TooOld { age, max_age } => format!(
             "File '{shown}' is older than max-age. (last modified {} ago, max-age {})",
-            human(Duration::from_secs(age.ceil() as u64)),
-            human(Duration::from_secs_f64(max))
+            human(whole_seconds_up(*age)),
+            human(*max_age)
         ),
-        _ if message.ends_with("does not exist") => {
+        FileAge::Unusable(FileProblem::Missing) => {
             format!("File '{shown}' does not exist or is not a file.")
         }
-        _ => format!("File '{shown}' cannot be used: {message}."),
+        FileAge::Unusable(problem) => {
+            format!("File '{shown}' cannot be used: {}.", problem.message(path))
+        }
     })
 }
 
-fn not_ready(path: &Path, outcome: &Outcome) -> String {
-    let message = outcome.message.as_deref().unwrap_or_default();
-    if message.ends_with("does not exist") {
-        format!(
+/// An age in whole seconds, rounded up: an age over the limit never reads as equal to it.
+fn whole_seconds_up(age: Duration) -> Duration {
+    Duration::from_secs(age.as_secs() + u64::from(age.subsec_nanos() > 0))
+}
+
+fn not_ready(path: &Path, problem: &FileProblem) -> String {
+    match problem {
+        FileProblem::Missing => format!(
             "File '{}' does not exist - worker is not ready.",
             path.display()
-        )
-    } else {
-        format!("File '{}' cannot be used: {message}.", path.display())
+        ),
+        FileProblem::Unreadable(_) => format!(
+            "File '{}' cannot be used: {}.",
+            path.display(),
+            problem.message(path)
+        ),
     }
 }
 
@@ -245,23 +247,41 @@ mod tests {
     #[test]
     fn liveness_failures_read_like_maykin_common() {
         let p = Path::new("/app/tmp/w.live");
-        let missing = Outcome::fail("/app/tmp/w.live does not exist");
+        let missing = FileAge::Unusable(FileProblem::Missing);
         assert_eq!(
             liveness_failure(p, &missing).unwrap(),
             "File '/app/tmp/w.live' does not exist or is not a file."
         );
-        let old = Outcome::fail("old").with_details(serde_json::json!({
-            "path": "/app/tmp/w.live", "age_seconds": 300.2, "max_age_seconds": 60.0
-        }));
+        let old = FileAge::TooOld {
+            age: Duration::from_millis(300_200),
+            max_age: Duration::from_secs(60),
+        };
         assert_eq!(
             liveness_failure(p, &old).unwrap(),
             "File '/app/tmp/w.live' is older than max-age. (last modified 301s ago, max-age 1m)"
         );
-        let denied = Outcome::fail("cannot read /app/tmp/w.live: permission denied");
+        let denied = FileAge::Unusable(FileProblem::Unreadable("permission denied".into()));
         assert_eq!(
             liveness_failure(p, &denied).unwrap(),
             "File '/app/tmp/w.live' cannot be used: cannot read /app/tmp/w.live: permission denied."
         );
-        assert_eq!(liveness_failure(p, &Outcome::pass()), None);
+        let fresh = FileAge::Fresh {
+            age: Duration::from_secs(5),
+            max_age: Duration::from_secs(60),
+        };
+        assert_eq!(liveness_failure(p, &fresh), None);
+    }
+
+    #[test]
+    fn a_missing_or_unreadable_readiness_file_reads_like_maykin_common() {
+        let p = Path::new("/app/tmp/w.ready");
+        assert_eq!(
+            not_ready(p, &FileProblem::Missing),
+            "File '/app/tmp/w.ready' does not exist - worker is not ready."
+        );
+        assert_eq!(
+            not_ready(p, &FileProblem::Unreadable("permission denied".into())),
+            "File '/app/tmp/w.ready' cannot be used: cannot read /app/tmp/w.ready: permission denied."
+        );
     }
 }

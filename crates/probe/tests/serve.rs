@@ -99,6 +99,23 @@ fn bad_configurations_exit_64_with_one_line_naming_the_problem() {
 }
 
 #[test]
+fn a_dependency_in_liveness_serves_once_opted_in() {
+    let closed = closed_port();
+    let config = write_config(&format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[[check]]\nname = \"db\"\ntype = \"tcp\"\naddress = \"127.0.0.1:{closed}\"\nprobes = [\"liveness\"]\nliveness_dependency = true\ntimeout = \"300ms\"\n"
+    ));
+    let mut cmd = probe();
+    cmd.arg("serve").arg("--config").arg(&config);
+    let p = Running::start(cmd);
+    assert_eq!(
+        get(p.addr, "/livez").0,
+        503,
+        "the dependency is in liveness"
+    );
+    assert_eq!(get(p.addr, "/readyz").0, 200);
+}
+
+#[test]
 fn bad_values_outside_the_file_exit_64_too() {
     let mut missing = probe();
     missing.args(["serve", "--config", "/nonexistent/probe.toml"]);

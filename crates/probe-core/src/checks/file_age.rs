@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 
+use super::file_exists::FileProblem;
 use crate::time::human;
 use crate::{BoxFuture, Check, Outcome, Scope};
 
@@ -45,50 +46,94 @@ impl FileAgeCheck {
     }
 }
 
+impl FileAgeCheck {
+    /// Looks at the file: how old it is against `max_age`, or why it cannot be used. The
+    /// typed result behind [`check`](Check::check)'s outcome, for callers that decide on
+    /// it (an exit status, their own wording).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use probe_core::checks::{FileAge, FileAgeCheck, FileProblem};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let live = FileAgeCheck::new("/nonexistent/worker.live", Duration::from_secs(70));
+    /// assert_eq!(live.inspect().await, FileAge::Unusable(FileProblem::Missing));
+    /// # });
+    /// ```
+    pub async fn inspect(&self) -> FileAge {
+        let modified = super::file_exists::stat(self.path.clone(), |m| m.modified()).await;
+        judge(modified, SystemTime::now(), self.max_age)
+    }
+}
+
 impl Check for FileAgeCheck {
     fn scope(&self) -> Scope {
         Scope::Local
     }
 
     fn check(&self) -> BoxFuture<'_, Outcome> {
-        Box::pin(async move {
-            let path = self.path.clone();
-            let modified = super::file_exists::stat(path, |m| m.modified()).await;
-            judge(&self.path, modified, SystemTime::now(), self.max_age)
-        })
+        Box::pin(async move { outcome(&self.path, &self.inspect().await) })
     }
+}
+
+/// What a [`FileAgeCheck`] saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileAge {
+    /// Modified at most `max_age` ago (a modification time in the future counts as age
+    /// zero).
+    Fresh {
+        /// How long ago it was modified.
+        age: Duration,
+        /// The limit.
+        max_age: Duration,
+    },
+    /// Modified more than `max_age` ago.
+    TooOld {
+        /// How long ago it was modified.
+        age: Duration,
+        /// The limit.
+        max_age: Duration,
+    },
+    /// The file could not be used: missing or unreadable.
+    Unusable(FileProblem),
 }
 
 /// The rule, apart from the file system: what a modification time (or the error reading
 /// it) means at `now`.
-fn judge(
-    path: &Path,
-    modified: io::Result<SystemTime>,
-    now: SystemTime,
-    max_age: Duration,
-) -> Outcome {
-    let shown = path.display();
+fn judge(modified: io::Result<SystemTime>, now: SystemTime, max_age: Duration) -> FileAge {
     let modified = match modified {
         Ok(t) => t,
-        Err(e) => return super::file_exists::missing_or_unreadable(path, &e),
+        Err(e) => return FileAge::Unusable(FileProblem::from_io(&e)),
     };
     let age = now.duration_since(modified).unwrap_or(Duration::ZERO);
+    if age > max_age {
+        FileAge::TooOld { age, max_age }
+    } else {
+        FileAge::Fresh { age, max_age }
+    }
+}
+
+/// The check's outcome for what it saw at `path`.
+fn outcome(path: &Path, seen: &FileAge) -> Outcome {
+    let (age, max_age) = match seen {
+        FileAge::Fresh { age, max_age } | FileAge::TooOld { age, max_age } => (*age, *max_age),
+        FileAge::Unusable(problem) => return problem.outcome(path),
+    };
+    let shown = path.display();
     let details = json!({
         "path": path.to_string_lossy(),
         "age_seconds": age.as_secs_f64(),
         "max_age_seconds": max_age.as_secs_f64(),
     });
     let age_shown = human(shown_age(age));
-    if age > max_age {
-        Outcome::fail(format!(
+    match seen {
+        FileAge::TooOld { .. } => Outcome::fail(format!(
             "{shown} was last modified {age_shown} ago, more than the allowed {}",
             human(max_age)
         ))
-        .with_details(details)
-    } else {
-        Outcome::pass()
+        .with_details(details),
+        _ => Outcome::pass()
             .with_message(format!("{shown} was modified {age_shown} ago"))
-            .with_details(details)
+            .with_details(details),
     }
 }
 
@@ -111,6 +156,15 @@ mod tests {
 
     const MAX: Duration = Duration::from_secs(70);
 
+    fn judged(
+        path: &Path,
+        modified: io::Result<SystemTime>,
+        now: SystemTime,
+        max: Duration,
+    ) -> Outcome {
+        outcome(path, &judge(modified, now, max))
+    }
+
     fn at(now: SystemTime, secs_ago: u64) -> io::Result<SystemTime> {
         Ok(now - Duration::from_secs(secs_ago))
     }
@@ -118,7 +172,7 @@ mod tests {
     #[test]
     fn a_recent_file_passes_and_says_how_old_it_is() {
         let now = SystemTime::now();
-        let o = judge(Path::new("/tmp/w.live"), at(now, 5), now, MAX);
+        let o = judged(Path::new("/tmp/w.live"), at(now, 5), now, MAX);
         assert_eq!(o.status, Status::Pass);
         assert_eq!(
             o.message.as_deref(),
@@ -131,10 +185,10 @@ mod tests {
     fn exactly_max_age_still_passes_one_more_millisecond_fails() {
         let now = SystemTime::now();
         assert_eq!(
-            judge(Path::new("f"), at(now, 70), now, MAX).status,
+            judged(Path::new("f"), at(now, 70), now, MAX).status,
             Status::Pass
         );
-        let o = judge(
+        let o = judged(
             Path::new("f"),
             Ok(now - MAX - Duration::from_millis(1)),
             now,
@@ -150,7 +204,7 @@ mod tests {
     #[test]
     fn an_old_file_fails_naming_its_age_and_the_limit() {
         let now = SystemTime::now();
-        let o = judge(Path::new("/app/tmp/x.live"), at(now, 600), now, MAX);
+        let o = judged(Path::new("/app/tmp/x.live"), at(now, 600), now, MAX);
         assert_eq!(o.status, Status::Fail);
         assert_eq!(
             o.message.as_deref(),
@@ -161,7 +215,7 @@ mod tests {
     #[test]
     fn a_missing_file_fails_plainly() {
         let err = io::Error::from(io::ErrorKind::NotFound);
-        let o = judge(Path::new("/tmp/w.live"), Err(err), SystemTime::now(), MAX);
+        let o = judged(Path::new("/tmp/w.live"), Err(err), SystemTime::now(), MAX);
         assert_eq!(o.status, Status::Fail);
         assert_eq!(o.message.as_deref(), Some("/tmp/w.live does not exist"));
     }
@@ -169,7 +223,7 @@ mod tests {
     #[test]
     fn an_unreadable_file_fails_with_the_reason() {
         let err = io::Error::from(io::ErrorKind::PermissionDenied);
-        let o = judge(Path::new("/root/w.live"), Err(err), SystemTime::now(), MAX);
+        let o = judged(Path::new("/root/w.live"), Err(err), SystemTime::now(), MAX);
         assert_eq!(o.status, Status::Fail);
         assert_eq!(
             o.message.as_deref(),
@@ -180,7 +234,7 @@ mod tests {
     #[test]
     fn short_ages_keep_milliseconds() {
         let now = SystemTime::now();
-        let o = judge(
+        let o = judged(
             Path::new("f"),
             Ok(now - Duration::from_millis(1500)),
             now,
@@ -192,8 +246,38 @@ mod tests {
     #[test]
     fn a_modification_time_in_the_future_counts_as_fresh() {
         let now = SystemTime::now();
-        let o = judge(Path::new("f"), Ok(now + Duration::from_secs(30)), now, MAX);
+        let o = judged(Path::new("f"), Ok(now + Duration::from_secs(30)), now, MAX);
         assert_eq!(o.status, Status::Pass);
         assert_eq!(o.message.as_deref(), Some("f was modified 0ms ago"));
+    }
+
+    #[test]
+    fn what_the_check_saw_is_typed() {
+        let now = SystemTime::now();
+        let secs = Duration::from_secs;
+        assert_eq!(
+            judge(at(now, 5), now, MAX),
+            FileAge::Fresh {
+                age: secs(5),
+                max_age: MAX
+            }
+        );
+        assert_eq!(
+            judge(at(now, 300), now, MAX),
+            FileAge::TooOld {
+                age: secs(300),
+                max_age: MAX
+            }
+        );
+        let missing = io::Error::from(io::ErrorKind::NotFound);
+        assert_eq!(
+            judge(Err(missing), now, MAX),
+            FileAge::Unusable(FileProblem::Missing)
+        );
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            judge(Err(denied), now, MAX),
+            FileAge::Unusable(FileProblem::Unreadable("permission denied".to_owned()))
+        );
     }
 }

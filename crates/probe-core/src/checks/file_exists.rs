@@ -27,6 +27,24 @@ impl FileExistsCheck {
     }
 }
 
+impl FileExistsCheck {
+    /// Looks at the path: `Ok` when something exists there, else why not. The typed
+    /// result behind [`check`](Check::check)'s outcome, for callers that decide on it.
+    ///
+    /// ```
+    /// use probe_core::checks::{FileExistsCheck, FileProblem};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let ready = FileExistsCheck::new("/nonexistent/worker.ready");
+    /// assert_eq!(ready.inspect().await, Err(FileProblem::Missing));
+    /// # });
+    /// ```
+    pub async fn inspect(&self) -> Result<(), FileProblem> {
+        stat(self.path.clone(), |_| Ok(()))
+            .await
+            .map_err(|e| FileProblem::from_io(&e))
+    }
+}
+
 impl Check for FileExistsCheck {
     fn scope(&self) -> Scope {
         Scope::Local
@@ -34,14 +52,49 @@ impl Check for FileExistsCheck {
 
     fn check(&self) -> BoxFuture<'_, Outcome> {
         Box::pin(async move {
-            let path = self.path.clone();
-            match stat(path, |_| Ok(())).await {
+            match self.inspect().await {
                 Ok(()) => Outcome::pass()
                     .with_message(format!("{} exists", self.path.display()))
                     .with_details(json!({ "path": self.path.to_string_lossy() })),
-                Err(e) => missing_or_unreadable(&self.path, &e),
+                Err(problem) => problem.outcome(&self.path),
             }
         })
+    }
+}
+
+/// Why a file check could not use the file at its path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileProblem {
+    /// Nothing exists at the path.
+    Missing,
+    /// Something may be there, but it could not be read: why, in a few words
+    /// (`permission denied`).
+    Unreadable(String),
+}
+
+impl FileProblem {
+    /// The problem an error from reading the path's metadata means.
+    pub fn from_io(e: &io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::NotFound => FileProblem::Missing,
+            io::ErrorKind::PermissionDenied => {
+                FileProblem::Unreadable("permission denied".to_owned())
+            }
+            _ => FileProblem::Unreadable(crate::text::io_reason(e)),
+        }
+    }
+
+    /// The check's message for it: `<path> does not exist`, `cannot read <path>: <why>`.
+    pub fn message(&self, path: &Path) -> String {
+        match self {
+            FileProblem::Missing => format!("{} does not exist", path.display()),
+            FileProblem::Unreadable(why) => format!("cannot read {}: {why}", path.display()),
+        }
+    }
+
+    /// The failed outcome for it.
+    pub(super) fn outcome(&self, path: &Path) -> Outcome {
+        Outcome::fail(self.message(path)).with_details(json!({ "path": path.to_string_lossy() }))
     }
 }
 
@@ -58,22 +111,36 @@ where
     }
 }
 
-/// The failed outcome for a file that could not be read: missing, or why not.
-pub(super) fn missing_or_unreadable(path: &Path, e: &io::Error) -> Outcome {
-    let details = json!({ "path": path.to_string_lossy() });
-    match e.kind() {
-        io::ErrorKind::NotFound => {
-            Outcome::fail(format!("{} does not exist", path.display())).with_details(details)
-        }
-        io::ErrorKind::PermissionDenied => {
-            Outcome::fail(format!("cannot read {}: permission denied", path.display()))
-                .with_details(details)
-        }
-        _ => Outcome::fail(format!(
-            "cannot read {}: {}",
-            path.display(),
-            crate::text::io_reason(e)
-        ))
-        .with_details(details),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_read_as_the_check_says_them() {
+        let path = Path::new("/app/tmp/w.ready");
+        let missing = FileProblem::from_io(&io::Error::from(io::ErrorKind::NotFound));
+        assert_eq!(missing, FileProblem::Missing);
+        assert_eq!(missing.message(path), "/app/tmp/w.ready does not exist");
+        let denied = FileProblem::from_io(&io::Error::from(io::ErrorKind::PermissionDenied));
+        assert_eq!(
+            denied.message(path),
+            "cannot read /app/tmp/w.ready: permission denied"
+        );
+        let o = denied.outcome(path);
+        assert_eq!(o.status, crate::Status::Fail);
+        assert_eq!(o.details.unwrap()["path"], "/app/tmp/w.ready");
+    }
+
+    #[tokio::test]
+    async fn inspect_and_check_agree() {
+        let present = FileExistsCheck::new(std::env::temp_dir());
+        assert_eq!(present.inspect().await, Ok(()));
+        assert_eq!(present.check().await.status, crate::Status::Pass);
+        let gone = format!("probe-file-exists-{}-absent", std::process::id());
+        let absent = FileExistsCheck::new(std::env::temp_dir().join(gone));
+        assert_eq!(absent.inspect().await, Err(FileProblem::Missing));
+        let o = absent.check().await;
+        assert_eq!(o.status, crate::Status::Fail);
+        assert!(o.message.unwrap().ends_with("-absent does not exist"));
     }
 }

@@ -32,8 +32,8 @@ pub mod tcp;
 pub use self::amqp::AmqpCheck;
 #[cfg(feature = "celery")]
 pub use self::celery_ping::CeleryPingCheck;
-pub use self::file_age::FileAgeCheck;
-pub use self::file_exists::FileExistsCheck;
+pub use self::file_age::{FileAge, FileAgeCheck};
+pub use self::file_exists::{FileExistsCheck, FileProblem};
 #[cfg(feature = "http")]
 pub use self::http::HttpCheck;
 #[cfg(feature = "kafka")]

@@ -338,6 +338,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_output_never_shows_the_credentials() {
+        let t = Target::parse("http://admin:s3cret@connect.internal/").unwrap();
+        let shown = format!("{t:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains(&base64(b"admin:s3cret")), "{shown}");
+    }
+
+    #[test]
     fn targets_parse_credentials_into_basic_auth() {
         let t = Target::parse("http://user:p%40ss@127.0.0.1:8083/x?y").unwrap();
         assert_eq!(t.addr(), "127.0.0.1:8083");

@@ -3,13 +3,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use probe_core::{Policy, Probe, Schedule, Scope};
+use probe_core::{BuildError, Policy, Probe, Schedule};
 
-use super::checks::{self, Background};
+use super::types;
 use super::{CheckSpec, ConfigError, Fields};
+use crate::background::Background;
 
 /// What one `[[check]]` table registers.
 pub(super) struct CheckTable {
+    /// Its place among the `[[check]]` tables.
+    index: usize,
+    /// Its `name`.
+    name: String,
+    /// Its `type`.
+    kind: String,
     /// The checks, the main one first.
     pub(super) specs: Vec<CheckSpec>,
     /// The work they need running beside the engine.
@@ -39,7 +46,7 @@ pub(super) fn parse(table: toml::Table, index: usize) -> Result<CheckTable, Conf
     };
     // The check's own keys first: a `file-age` check's `max_age` is the file's, not the
     // policy's staleness limit.
-    let built = checks::build(&kind, &mut f)?;
+    let built = types::build(&kind, &mut f)?;
     let d = Policy::default();
     let cache = f.duration("cache")?.unwrap_or(d.cache_pass);
     let timeout = match (f.duration("timeout")?, built.own_time) {
@@ -89,19 +96,7 @@ pub(super) fn parse(table: toml::Table, index: usize) -> Result<CheckTable, Conf
             (None, Some(given)) => given.clone(),
             (None, None) => vec![Probe::Readiness],
         };
-        if part_probes.contains(&Probe::Liveness)
-            && part.check.scope() == Scope::Dependency
-            && !liveness_dependency
-        {
-            return Err(f_error(index, &name, "probes", format!(
-                "a `{kind}` check looks at a dependency and cannot be in liveness: an outage would restart every instance (set liveness_dependency = true to opt in)"
-            )));
-        }
         let part_name = format!("{name}{}", part.suffix);
-        if !probe_core::is_valid_name(&part_name) {
-            let e = probe_core::BuildError::BadName(part_name);
-            return Err(f_error(index, &name, "name", e.to_string()));
-        }
         specs.push(CheckSpec {
             name: part_name,
             check: part.check,
@@ -113,9 +108,32 @@ pub(super) fn parse(table: toml::Table, index: usize) -> Result<CheckTable, Conf
         });
     }
     Ok(CheckTable {
+        index,
+        name,
+        kind,
         specs,
         background: built.background,
     })
+}
+
+impl CheckTable {
+    /// The engine's refusal of one of this table's checks, in the configuration's words:
+    /// the key to change and, for a dependency in liveness, how to opt in.
+    pub(super) fn refusal(&self, e: BuildError) -> ConfigError {
+        let (index, name, kind) = (self.index, &self.name, &self.kind);
+        match e {
+            BuildError::DependencyInLiveness(_) => f_error(index, name, "probes", format!(
+                "a `{kind}` check looks at a dependency and cannot be in liveness: an outage would restart every instance (set liveness_dependency = true to opt in)"
+            )),
+            // The name the engine saw twice: a part of this table may collide.
+            BuildError::DuplicateName(part) => {
+                f_error(index, &part, "name", "used by an earlier check".to_owned())
+            }
+            BuildError::BadName(_) => f_error(index, name, "name", e.to_string()),
+            BuildError::NoProbes(_) => f_error(index, name, "probes", e.to_string()),
+            other => ConfigError::key(format!("check[{index}] \"{name}\""), other.to_string()),
+        }
+    }
 }
 
 fn f_error(index: usize, name: &str, key: &str, problem: String) -> ConfigError {
@@ -210,6 +228,42 @@ mod tests {
             (
                 "[server]\ndialects = [\"kpow\", \"connect-ish\"]",
                 "server.dialects: unknown dialect `connect-ish` (available: kubernetes, kpow",
+            ),
+        ];
+        for (toml, expected) in cases {
+            let err = Config::parse(toml).err().expect(toml).to_string();
+            assert!(err.starts_with(expected), "{toml}\n{err}");
+        }
+    }
+
+    #[test]
+    fn a_dependency_in_liveness_loads_only_with_the_opt_in() {
+        let table = "[[check]]\nname = \"db\"\ntype = \"tcp\"\naddress = \"h:1\"\nprobes = [\"liveness\"]\n";
+        let err = Config::parse(table).err().expect("refused").to_string();
+        assert_eq!(
+            err,
+            "check[0] \"db\".probes: a `tcp` check looks at a dependency and cannot be in liveness: an outage would restart every instance (set liveness_dependency = true to opt in)"
+        );
+        let c = Config::parse(&format!("{table}liveness_dependency = true\n")).unwrap();
+        assert_eq!(names(&c), [("db", vec![Probe::Liveness])]);
+        assert!(c.checks[0].liveness_dependency);
+        assert!(c.health().is_ok());
+    }
+
+    #[test]
+    fn every_engine_rule_is_checked_at_load() {
+        let cases = [
+            (
+                "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"h:1\"\nprobes = []",
+                "check[0] \"a\".probes: check `a` is not assigned to any probe",
+            ),
+            (
+                "[[check]]\nname = \"startup\"\ntype = \"tcp\"\naddress = \"h:1\"",
+                "check[0] \"startup\".name: check name `startup` is not allowed",
+            ),
+            (
+                "[[check]]\nname = \"s\"\ntype = \"file-exists\"\npath = \"/tmp/r\"\n\n[[check]]\nname = \"s\"\ntype = \"kafka-streams\"\nbootstrap = \"k:1\"",
+                "check[1] \"s\".name: used by an earlier check",
             ),
         ];
         for (toml, expected) in cases {

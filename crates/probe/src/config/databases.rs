@@ -1,88 +1,67 @@
 //! The cache, database and broker check types: `redis`, `postgres`, `postgres-query`,
 //! `postgres-migrations`, `mysql`, `amqp`, `memcached`. Each takes a `url`.
 
-use std::sync::Arc;
-
 use probe_core::checks::{
     AmqpCheck, MemcachedCheck, MysqlCheck, PostgresCheck, PostgresMigrationsCheck,
     PostgresQueryCheck, RedisCheck,
 };
 use probe_core::evaluators::migrations::MigrationTable;
 
-use super::checks::Built;
+use super::built::Built;
 use super::{ConfigError, Fields};
-
-/// The types this module builds.
-pub(super) const TYPES: &[&str] = &[
-    "redis",
-    "postgres",
-    "postgres-query",
-    "postgres-migrations",
-    "mysql",
-    "amqp",
-    "memcached",
-];
-
-/// Builds the check of type `kind`, or `None` when `kind` is not one of [`TYPES`].
-pub(super) fn build(kind: &str, f: &mut Fields) -> Option<Result<Built, ConfigError>> {
-    let built = match kind {
-        "redis" => redis(f),
-        "postgres" => postgres(f),
-        "postgres-query" => postgres_query(f),
-        "postgres-migrations" => postgres_migrations(f),
-        "mysql" => url(f).and_then(|u| {
-            MysqlCheck::new(&u)
-                .map_err(|e| f.error("url", e.to_string()))
-                .map(one)
-        }),
-        "amqp" => url(f).and_then(|u| {
-            AmqpCheck::new(&u)
-                .map_err(|e| f.error("url", e.to_string()))
-                .map(one)
-        }),
-        "memcached" => url(f).and_then(|u| {
-            MemcachedCheck::new(&u)
-                .map_err(|e| f.error("url", e.to_string()))
-                .map(one)
-        }),
-        _ => return None,
-    };
-    Some(built)
-}
-
-fn one<C: probe_core::Check>(check: C) -> Built {
-    Built::one(Arc::new(check))
-}
 
 fn url(f: &mut Fields) -> Result<String, ConfigError> {
     f.required_string("url")
 }
 
-fn redis(f: &mut Fields) -> Result<Built, ConfigError> {
+/// `mysql`: `url`.
+pub(super) fn mysql(f: &mut Fields) -> Result<Built, ConfigError> {
+    let check = MysqlCheck::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
+    Ok(Built::one(check))
+}
+
+/// `amqp`: `url`.
+pub(super) fn amqp(f: &mut Fields) -> Result<Built, ConfigError> {
+    let check = AmqpCheck::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
+    Ok(Built::one(check))
+}
+
+/// `memcached`: `url`.
+pub(super) fn memcached(f: &mut Fields) -> Result<Built, ConfigError> {
+    let check = MemcachedCheck::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
+    Ok(Built::one(check))
+}
+
+/// `redis`: `url` and `max_reply` (bytes).
+pub(super) fn redis(f: &mut Fields) -> Result<Built, ConfigError> {
     let mut check = RedisCheck::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
     if let Some(bytes) = f.u32("max_reply")? {
         check = check.max_reply(bytes as usize);
     }
-    Ok(one(check))
+    Ok(Built::one(check))
 }
 
-fn postgres(f: &mut Fields) -> Result<Built, ConfigError> {
+/// `postgres`: `url` and `connect_timeout`.
+pub(super) fn postgres(f: &mut Fields) -> Result<Built, ConfigError> {
     let mut check = PostgresCheck::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
     if let Some(t) = f.duration("connect_timeout")? {
         check = check.connect_timeout(t);
     }
-    Ok(one(check))
+    Ok(Built::one(check))
 }
 
-fn postgres_query(f: &mut Fields) -> Result<Built, ConfigError> {
+/// `postgres-query`: `url` and `query`.
+pub(super) fn postgres_query(f: &mut Fields) -> Result<Built, ConfigError> {
     let mut check = PostgresQueryCheck::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
     if let Some(sql) = f.string("query")? {
         check = check.query(sql);
     }
-    Ok(one(check))
+    Ok(Built::one(check))
 }
 
-fn postgres_migrations(f: &mut Fields) -> Result<Built, ConfigError> {
+/// `postgres-migrations`: `url`, `preset` and `expected` (required), `app`, `table` and
+/// `column`.
+pub(super) fn postgres_migrations(f: &mut Fields) -> Result<Built, ConfigError> {
     let url = url(f)?;
     let preset = f.required_string("preset")?;
     let expected = f.required_string("expected")?;
@@ -92,7 +71,7 @@ fn postgres_migrations(f: &mut Fields) -> Result<Built, ConfigError> {
             .map_err(|e| f.error("preset", e.to_string()))?;
     let check = PostgresMigrationsCheck::new(&url, migrations, &expected)
         .map_err(|e| f.error("url", e.to_string()))?;
-    Ok(one(check))
+    Ok(Built::one(check))
 }
 
 #[cfg(test)]

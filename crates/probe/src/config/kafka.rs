@@ -25,7 +25,7 @@ use probe_core::checks::KafkaCheck;
 use probe_core::evaluators::cluster::ClusterTimeouts;
 use probe_core::Check;
 
-use super::checks::{Built, Part};
+use super::built::{Built, Part};
 use super::{ConfigError, Fields};
 use crate::kafka_streams::{StreamsSettings, StreamsSidecar, PARTS};
 
@@ -108,8 +108,7 @@ fn positive_duration(f: &mut Fields, key: &'static str) -> Result<Option<Duratio
 pub(super) fn kafka(f: &mut Fields) -> Result<Built, ConfigError> {
     let bootstrap = bootstrap_key(f)?;
     let timeout = positive_duration(f, "broker_timeout")?.unwrap_or(KafkaCheck::DEFAULT_TIMEOUT);
-    let check: Arc<dyn Check> = Arc::new(KafkaCheck::new(bootstrap).timeout(timeout));
-    Ok(Built::one(check))
+    Ok(Built::one(KafkaCheck::new(bootstrap).timeout(timeout)))
 }
 
 /// `type = "kafka-streams"`: a Streams stand-in driven by the cluster; three checks.

@@ -4,13 +4,20 @@
 //! [`ConfigError`] naming the file, the key and the problem, and the process exits 64.
 
 mod access;
+pub mod built;
+mod celery;
 mod check_table;
-pub mod checks;
 mod databases;
 pub mod duration;
 mod fields;
+mod files;
 pub mod kafka;
+mod kafka_connect;
+mod network;
+#[cfg(test)]
+mod testing;
 pub mod tls;
+pub mod types;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -18,10 +25,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use probe_core::{Check, Health, Policy, Probe};
+use probe_core::{BuildError, Builder, Check, Health, Policy, Probe};
 use probe_http::{AllowedHosts, ClientAllowList, Details};
 
-use self::checks::Background;
+use crate::background::Background;
 
 pub use self::fields::Fields;
 
@@ -144,6 +151,21 @@ pub struct CheckSpec {
     pub connect: Option<probe_core::checks::KafkaConnectCheck>,
 }
 
+impl CheckSpec {
+    /// Registers the check with the engine: with
+    /// [`dependency_in_liveness`](probe_core::Builder::dependency_in_liveness) when the
+    /// table opted in, else with [`check`](probe_core::Builder::check). The engine decides
+    /// what it accepts.
+    pub fn register(&self, b: Builder) -> Result<Builder, BuildError> {
+        let (name, check, probes) = (self.name.clone(), self.check.clone(), self.probes.clone());
+        if self.liveness_dependency {
+            b.dependency_in_liveness(name, check, probes, self.policy.clone())
+        } else {
+            b.check(name, check, probes, self.policy.clone())
+        }
+    }
+}
+
 /// A whole configuration.
 #[derive(Default)]
 pub struct Config {
@@ -177,17 +199,16 @@ impl Config {
         };
         let mut checks: Vec<CheckSpec> = Vec::new();
         let mut background = Vec::new();
+        // The engine is the judge of its own rules (names, probes, a dependency in
+        // liveness): every check is registered with a throwaway builder now, so a refusal
+        // is a configuration error at load, not when serving starts.
+        let mut engine = Health::builder();
         for (i, t) in top_tables(&mut top, "check")?.into_iter().enumerate() {
             let table = check_table::parse(t, i)?;
-            for spec in table.specs {
-                if checks.iter().any(|c| c.name == spec.name) {
-                    return Err(ConfigError::key(
-                        format!("check[{i}] \"{}\".name", spec.name),
-                        "used by an earlier check",
-                    ));
-                }
-                checks.push(spec);
+            for spec in &table.specs {
+                engine = spec.register(engine).map_err(|e| table.refusal(e))?;
             }
+            checks.extend(table.specs);
             background.extend(table.background);
         }
         top.finish().map_err(|e| {
@@ -219,13 +240,7 @@ impl Config {
     pub fn health(&self) -> Result<Health, ConfigError> {
         let mut b = Health::builder();
         for (i, c) in self.checks.iter().enumerate() {
-            let (name, check, probes) = (c.name.clone(), c.check.clone(), c.probes.clone());
-            let registered = if c.liveness_dependency {
-                b.dependency_in_liveness(name, check, probes, c.policy.clone())
-            } else {
-                b.check(name, check, probes, c.policy.clone())
-            };
-            b = registered.map_err(|e| {
+            b = c.register(b).map_err(|e| {
                 ConfigError::key(format!("check[{i}] \"{}\"", c.name), e.to_string())
             })?;
         }
