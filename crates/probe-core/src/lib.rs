@@ -20,6 +20,11 @@
 //! # });
 //! ```
 //!
+//! [`Health::subscribe`] follows a probe's status as it changes, without polling and
+//! without running a check; [`Health::history`] keeps each check's last runs; reports
+//! serialize with `serde`. See the engine guide (`docs/engine.md`) for the semantics:
+//! readiness and startup start failing, liveness passing, as the kubelet's probes do.
+//!
 //! # Cargo features
 //!
 //! An embedder pays only for what it uses. The default build is the model, the engine, the
@@ -42,6 +47,9 @@
 //! - `celery`: the [Celery](https://docs.celeryq.dev) ping over Redis (`celery`) and
 //!   `checks::CeleryPingCheck`; implies `redis`.
 //! - `full`: every feature above.
+//! - `signal`: `drain_on_signal`, the graceful-shutdown future for any server (SIGTERM
+//!   fails readiness at once, then drains).
+//! - `testing`: the `testing` module, scripted checks and a paused clock for tests of your own.
 //!
 //! The URL parser of the cache, database and broker checks (`endpoint`) comes with any of
 //! them; the text helpers ([`text`]) are in every build.
