@@ -168,8 +168,20 @@ async fn concurrent_probes_share_one_run() {
     );
 }
 
-/// `(raw, effective, consecutive failures)` of `name` over `n` evaluations of `probe`.
-async fn trace(h: &Health, probe: Probe, name: &str, n: usize) -> Vec<(Status, Status, u32)> {
+/// `(raw, effective, consecutive failures)` over one evaluation of `probe` per entry of
+/// `script`, for one check in `probe` alone with thresholds (3, 2).
+async fn trace(probe: Probe, script: &'static [Status]) -> Vec<(Status, Status, u32)> {
+    let (name, n) = ("c", script.len());
+    let h = Health::builder()
+        .check(
+            name,
+            scripted(&counter(), script, Duration::ZERO),
+            [probe],
+            Policy::default().thresholds(3, 2),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
     let mut seen = Vec::new();
     for _ in 0..n {
         let r = h.evaluate(probe, &Select::All).await;
@@ -182,19 +194,12 @@ async fn trace(h: &Health, probe: Probe, name: &str, n: usize) -> Vec<(Status, S
 #[tokio::test(start_paused = true)]
 async fn thresholds_delay_the_fall_from_passing_and_the_rise_from_failing() {
     use Status::*;
-    let script = &[Pass, Pass, Fail, Fail, Fail, Pass, Pass];
-    let h = Health::builder()
-        .check(
-            "c",
-            scripted(&counter(), script, Duration::ZERO),
-            R,
-            Policy::default().thresholds(3, 2),
-        )
-        .unwrap()
-        .build()
-        .unwrap();
     assert_eq!(
-        trace(&h, Probe::Readiness, "c", 7).await,
+        trace(
+            Probe::Readiness,
+            &[Pass, Pass, Fail, Fail, Fail, Pass, Pass]
+        )
+        .await,
         vec![
             (Pass, Fail, 0),
             (Pass, Pass, 0),
@@ -210,19 +215,8 @@ async fn thresholds_delay_the_fall_from_passing_and_the_rise_from_failing() {
 #[tokio::test(start_paused = true)]
 async fn liveness_starts_green_so_a_restart_takes_the_whole_failure_threshold() {
     use Status::*;
-    let script = &[Fail, Fail, Fail, Pass, Pass];
-    let h = Health::builder()
-        .check(
-            "loop",
-            scripted(&counter(), script, Duration::ZERO),
-            [Probe::Liveness],
-            Policy::default().thresholds(3, 2),
-        )
-        .unwrap()
-        .build()
-        .unwrap();
     assert_eq!(
-        trace(&h, Probe::Liveness, "loop", 5).await,
+        trace(Probe::Liveness, &[Fail, Fail, Fail, Pass, Pass]).await,
         vec![
             (Fail, Pass, 1),
             (Fail, Pass, 2),
@@ -272,18 +266,10 @@ async fn a_check_that_never_passed_fails_readiness_and_startup_whatever_its_thre
 #[tokio::test(start_paused = true)]
 async fn the_first_rise_also_takes_the_success_threshold() {
     use Status::*;
-    let h = Health::builder()
-        .check(
-            "c",
-            scripted(&counter(), &[Pass], Duration::ZERO),
-            R,
-            Policy::default().thresholds(1, 2),
-        )
-        .unwrap()
-        .build()
-        .unwrap();
-    let seen: Vec<_> = trace(&h, Probe::Readiness, "c", 2).await;
-    assert_eq!(seen, vec![(Pass, Fail, 0), (Pass, Pass, 0)]);
+    assert_eq!(
+        trace(Probe::Readiness, &[Pass, Pass]).await,
+        vec![(Pass, Fail, 0), (Pass, Pass, 0)]
+    );
 }
 
 #[tokio::test(start_paused = true)]

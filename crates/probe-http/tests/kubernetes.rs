@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Empty};
+use probe_core::testing::{Scripted, Step};
 use probe_core::{from_fn, Health, Outcome, Policy, Probe, Scope};
 use probe_http::{ClientAddr, Details, Kubernetes, ProbeService};
 
@@ -384,23 +385,28 @@ async fn liveness_without_checks_answers_every_form() {
     assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
-#[tokio::test]
-async fn verbose_says_a_check_inside_its_threshold_is_failing() {
+/// A service over one `db` readiness check that follows `steps`, failure threshold 3.
+fn db_with_threshold(steps: Vec<Step>) -> ProbeService {
     let health = Health::builder()
         .check(
             "db",
-            from_fn(Scope::Dependency, || async {
-                Outcome::fail("cannot connect to 127.0.0.1:1: connection refused")
-            }),
+            Scripted::dependency(steps),
             [Probe::Readiness],
             Policy::default().thresholds(3, 1),
         )
         .unwrap()
         .build()
         .unwrap();
-    let svc = ProbeService::builder()
+    ProbeService::builder()
         .dialect(Kubernetes::new(health))
-        .build();
+        .build()
+}
+
+#[tokio::test]
+async fn verbose_says_a_check_inside_its_threshold_is_failing() {
+    let svc = db_with_threshold(vec![Step::fail(
+        "cannot connect to 127.0.0.1:1: connection refused",
+    )]);
     let first = ask(&svc, Method::GET, "/readyz?verbose", &[], LOCAL).await;
     assert_eq!(
         first.status,
@@ -414,32 +420,7 @@ async fn verbose_says_a_check_inside_its_threshold_is_failing() {
     );
 
     // Once it has passed, failures inside the threshold pass for now, and say so.
-    let flips = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let check = {
-        let flips = flips.clone();
-        from_fn(Scope::Dependency, move || {
-            let n = flips.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            async move {
-                match n {
-                    0 => Outcome::pass(),
-                    _ => Outcome::fail("connection refused"),
-                }
-            }
-        })
-    };
-    let health = Health::builder()
-        .check(
-            "db",
-            check,
-            [Probe::Readiness],
-            Policy::default().thresholds(3, 1),
-        )
-        .unwrap()
-        .build()
-        .unwrap();
-    let svc = ProbeService::builder()
-        .dialect(Kubernetes::new(health))
-        .build();
+    let svc = db_with_threshold(vec![Step::pass(), Step::fail("connection refused")]);
     assert_eq!(
         ask(&svc, Method::GET, "/readyz", &[], LOCAL).await.status,
         StatusCode::OK
