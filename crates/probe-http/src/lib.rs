@@ -1,6 +1,7 @@
 //! Serves `probe-core`'s health on raw hyper 1.
 //!
-//! One hyper [`Service`](hyper::service::Service), [`ProbeService`], answers the routes of
+//! One service, [`ProbeService`] (a hyper [`Service`](hyper::service::Service) and a tower
+//! [`Service`](tower_service::Service)), answers the routes of
 //! one or more *dialects* (the Kubernetes `/livez` `/readyz` `/startupz` family, and the
 //! surfaces of the tools `probe` replaces, such as kafka-connect-healthcheck's `Connect`).
 //! It is usable three ways:

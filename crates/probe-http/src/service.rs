@@ -5,6 +5,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use http::Request;
 
@@ -206,12 +207,35 @@ impl ProbeService {
     }
 }
 
+// === impl Service ===
+
+/// The future of one answer, for the `Service` impls.
+type Answering = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
 impl<B: Send + 'static> hyper::service::Service<Request<B>> for ProbeService {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = Answering;
 
     fn call(&self, req: Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.respond(req).await) })
+    }
+}
+
+/// The same answers as a tower `Service`, always ready, for any request body (the body is
+/// never read): tower-based routers such as axum's mount it with `route_service`,
+/// `nest_service` or `fallback_service`.
+impl<B: Send + 'static> tower_service::Service<Request<B>> for ProbeService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Answering;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
         let this = self.clone();
         Box::pin(async move { Ok(this.respond(req).await) })
     }
@@ -220,6 +244,29 @@ impl<B: Send + 'static> hyper::service::Service<Request<B>> for ProbeService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn answers_as_a_tower_service() {
+        use tower_service::Service as _;
+        let health = probe_core::Health::builder().build().unwrap();
+        let mut service = ProbeService::builder()
+            .dialect(crate::Kubernetes::new(health))
+            .build();
+        let ready = std::future::poll_fn(|cx| {
+            tower_service::Service::<Request<()>>::poll_ready(&mut service, cx)
+        });
+        tokio::time::timeout(std::time::Duration::from_secs(5), ready)
+            .await
+            .unwrap()
+            .unwrap();
+        let call = service.call(Request::post("/livez").body(()).unwrap());
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(5), call)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(answer.headers()[http::header::ALLOW], "GET, HEAD");
+    }
 
     #[test]
     fn prefixes_are_normalized() {
