@@ -6,9 +6,25 @@ use std::str::FromStr;
 /// The client's socket address, put in a request's extensions by the server.
 ///
 /// An embedder mounting the service elsewhere inserts it to get the loopback privileges
-/// of the [`Details::Local`] policy; without it a client counts as remote.
+/// of the [`Details::Local`] policy; without it a client counts as remote. With the `axum`
+/// feature, axum's `ConnectInfo<SocketAddr>` (an application served with
+/// `into_make_service_with_connect_info::<SocketAddr>()`) does the same when this one is
+/// absent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
+
+/// The client's address from a request's extensions: [`ClientAddr`], or else (with the
+/// `axum` feature) axum's `ConnectInfo<SocketAddr>`.
+pub(crate) fn client_addr(extensions: &http::Extensions) -> Option<SocketAddr> {
+    if let Some(ClientAddr(addr)) = extensions.get::<ClientAddr>() {
+        return Some(*addr);
+    }
+    #[cfg(feature = "axum")]
+    if let Some(info) = extensions.get::<::axum::extract::ConnectInfo<SocketAddr>>() {
+        return Some(info.0);
+    }
+    None
+}
 
 /// Which clients see check messages (the reason a check failed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -11,9 +11,10 @@ use http::Request;
 
 use http::StatusCode;
 
+use crate::access::client_addr;
 use crate::dialect::{Dialect, Req};
 use crate::response::{answer, not_found, TEXT};
-use crate::{AllowedHosts, ClientAddr, ClientAllowList, Query, Response};
+use crate::{AllowedHosts, ClientAllowList, Query, Response};
 
 /// Builds a [`ProbeService`].
 #[derive(Default)]
@@ -144,11 +145,36 @@ impl ProbeService {
     /// Answers one request. The body of the request is never read.
     ///
     /// Embedders mounting the service in their own server call this; insert a
-    /// [`ClientAddr`] extension to let loopback clients see details (and, with a client
-    /// allow-list, to be allowed at all).
+    /// [`ClientAddr`](crate::ClientAddr) extension to let loopback clients see details (and, with a client
+    /// allow-list, to be allowed at all). With the `axum` feature, axum's
+    /// `ConnectInfo<SocketAddr>` extension serves too when there is no `ClientAddr`.
     pub async fn respond<B>(&self, req: Request<B>) -> Response {
-        let client = req.extensions().get::<ClientAddr>().map(|c| c.0);
+        let client = client_addr(req.extensions());
         self.respond_from(req, client).await
+    }
+
+    /// The path patterns of every dialect's [`routes`](Dialect::routes) under the prefix,
+    /// each once, in the order the dialects are asked. A dialect's `/` is the prefix itself,
+    /// with and without a trailing slash, as [`respond`](Self::respond) answers both.
+    #[cfg(feature = "axum")]
+    pub(crate) fn route_patterns(&self) -> Vec<String> {
+        let prefix = self.0.prefix.as_str();
+        let mut patterns: Vec<String> = Vec::new();
+        for d in self.0.dialects.iter().chain(&self.0.fallback) {
+            for &route in d.routes() {
+                let full = match (prefix, route) {
+                    ("", route) => vec![route.to_owned()],
+                    (prefix, "/") => vec![prefix.to_owned(), format!("{prefix}/")],
+                    (prefix, route) => vec![format!("{prefix}{route}")],
+                };
+                for p in full {
+                    if !patterns.contains(&p) {
+                        patterns.push(p);
+                    }
+                }
+            }
+        }
+        patterns
     }
 
     /// [`respond`](Self::respond) to a request from `client`. The server calls this with
