@@ -79,6 +79,18 @@ pub(crate) fn is_loopback(ip: IpAddr) -> bool {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "axum")]
+    #[test]
+    fn axum_connect_info_is_the_client_unless_a_client_addr_is_there() {
+        let at = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let mut ext = http::Extensions::new();
+        assert_eq!(client_addr(&ext), None);
+        ext.insert(::axum::extract::ConnectInfo(at("127.0.0.1:40000")));
+        assert_eq!(client_addr(&ext), Some(at("127.0.0.1:40000")));
+        ext.insert(ClientAddr(at("10.0.0.7:1")));
+        assert_eq!(client_addr(&ext), Some(at("10.0.0.7:1")));
+    }
+
     #[test]
     fn only_loopback_clients_see_details_by_default() {
         let at = |s: &str| Some(s.parse::<SocketAddr>().unwrap());

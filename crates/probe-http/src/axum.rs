@@ -126,4 +126,28 @@ mod tests {
         let service = ProbeService::builder().fallback(Root).build();
         assert_eq!(service.route_patterns(), ["/", "/ping"]);
     }
+
+    /// A dialect of an embedder's that lists no routes.
+    struct Unlisted;
+
+    impl crate::Dialect for Unlisted {
+        fn name(&self) -> &'static str {
+            "unlisted"
+        }
+        fn answer<'a>(
+            &'a self,
+            _req: crate::Req<'a>,
+        ) -> Option<probe_core::BoxFuture<'a, crate::Response>> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_dialect_listing_no_routes_adds_none() {
+        let service = ProbeService::builder()
+            .dialect(Unlisted)
+            .dialect(Kpow::new(health()))
+            .build();
+        assert_eq!(service.route_patterns(), ["/healthy", "/up"]);
+    }
 }

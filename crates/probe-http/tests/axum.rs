@@ -171,9 +171,10 @@ async fn a_path_prefix_of_the_service_is_where_the_merged_routes_are() {
 
 #[tokio::test]
 async fn nested_under_a_path_every_path_below_it_is_the_services() {
+    let probes = probes();
     let app = Router::new()
         .route("/", get(hello))
-        .nest_service("/health", probes());
+        .nest_service("/health", probes);
     let app = serve_with_connect_info(app).await;
 
     let live = fetch(app.addr, "/health/livez").await;
@@ -210,9 +211,10 @@ async fn nested_under_a_path_every_path_below_it_is_the_services() {
 
 #[tokio::test]
 async fn as_the_fallback_the_service_answers_every_unrouted_path() {
+    let probes = probes();
     let app = Router::new()
         .route("/", get(hello))
-        .fallback_service(probes());
+        .fallback_service(probes);
     let app = serve_with_connect_info(app).await;
 
     let live = fetch(app.addr, "/livez").await;
@@ -237,4 +239,12 @@ async fn as_the_fallback_the_service_answers_every_unrouted_path() {
         (elsewhere.status, elsewhere.body.as_str()),
         (StatusCode::NOT_FOUND, "not found\n")
     );
+}
+
+#[test]
+#[should_panic(expected = "conflict with previously registered route: /livez")]
+fn merging_over_a_route_the_application_has_panics() {
+    let _app: Router = Router::new()
+        .route("/livez", get(hello))
+        .merge(probe_http::axum::router(probes()));
 }
