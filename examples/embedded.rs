@@ -11,23 +11,46 @@
 //! curl -s -X POST localhost:8080/maintenance   # flip the readiness toggle
 //! ```
 //!
-//! Ctrl-C fails readiness at once, waits two seconds, then stops both servers.
+//! Ctrl-C or SIGTERM fails readiness at once; both ports keep answering for two seconds,
+//! then both servers stop.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
 use probe_core::checks::TcpCheck;
 use probe_core::{drain_on_signal, from_fn, Health, Outcome, Policy, Probe, Scope, Select};
-use probe_http::{ClientAddr, Kubernetes, ProbeService, Server, ServerConfig};
+use probe_http::{Bound, ClientAddr, Kubernetes, ProbeService, Server, ServerConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let health = checks()?;
+    // 1. The probe port, as the kubelet sees it, bound before anything claims to be up.
+    let admin = Server::bind("127.0.0.1:9090".parse()?, ServerConfig::default())?;
+    // 2. The application's own port.
+    let app = TcpListener::bind("127.0.0.1:8080").await?;
+    // Signals are caught from here on, before the ports are announced: at Ctrl-C or SIGTERM
+    // readiness fails at once and both ports keep answering for two seconds.
+    let shutdown = drain_on_signal(&health, Duration::from_secs(2));
+    println!("probes on http://{}", admin.local_addr());
+    println!("application on http://{}", app.local_addr()?);
+    run(health, admin, app, shutdown).await;
+    Ok(())
+}
+
+/// The checks: a local job loop (liveness and readiness) and a dependency (readiness and
+/// startup).
+fn checks() -> Result<Health, probe_core::BuildError> {
     // A local check: the job loop's last tick. It stays out of dependencies, so it may sit in
     // liveness: if the loop stops, restarting the process is the right cure.
     let last_tick = Arc::new(AtomicU64::new(now_secs()));
@@ -48,8 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     });
-
-    let health = Health::builder()
+    Health::builder()
         .check(
             "job-loop",
             job_loop,
@@ -63,48 +85,67 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             [Probe::Readiness, Probe::Startup],
             Policy::default().cache(Duration::from_secs(1)),
         )?
-        .build()?;
+        .build()
+}
 
-    // 1. The probe port, as the kubelet sees it.
+/// Serves the probes on `admin` and the application on `app` until `shutdown` resolves;
+/// then both stop accepting, finish the requests in flight, and `run` returns.
+pub async fn run(
+    health: Health,
+    admin: Bound,
+    app: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) {
+    // One drain for both servers: its end stops them together.
+    let (stop, stopped) = watch::channel(());
+    let until_stopped = |mut stopped: watch::Receiver<()>| async move {
+        // Resolves once the sender is gone.
+        let _ = stopped.changed().await;
+    };
     let probes = ProbeService::builder()
         .dialect(Kubernetes::new(health.clone()))
         .build();
-    let bound = Server::bind("127.0.0.1:9090".parse()?, ServerConfig::default())?;
-    // Signals are caught from here on, before the port is announced: at Ctrl-C or SIGTERM
-    // readiness fails at once and the probe port keeps answering for two seconds.
-    let shutdown = drain_on_signal(&health, Duration::from_secs(2));
-    println!("probes on http://{}", bound.local_addr());
-    let probe_server = tokio::spawn(bound.serve(probes, shutdown));
+    tokio::join!(
+        async move {
+            shutdown.await;
+            drop(stop);
+        },
+        admin.serve(probes, until_stopped(stopped.clone())),
+        serve_app(app, health, until_stopped(stopped)),
+    );
+}
 
-    // 2. The application's own server, mounting the same health under /health.
+/// The application's hand-written hyper server, mounting the same health under `/health`.
+async fn serve_app(listener: TcpListener, health: Health, shutdown: impl Future<Output = ()>) {
     let mounted = ProbeService::builder()
         .dialect(Kubernetes::new(health.clone()))
         .path_prefix("/health")
         .build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-    println!("application on http://{}", listener.local_addr()?);
-    let app = tokio::spawn(async move {
-        loop {
-            let Ok((stream, peer)) = listener.accept().await else {
-                continue;
-            };
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(_) => continue,
+            },
+            () = &mut shutdown => break,
+        };
+        let (health, mounted) = (health.clone(), mounted.clone());
+        let svc = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
             let (health, mounted) = (health.clone(), mounted.clone());
-            tokio::spawn(async move {
-                let svc = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-                    let (health, mounted) = (health.clone(), mounted.clone());
-                    req.extensions_mut().insert(ClientAddr(peer));
-                    async move { Ok::<_, Infallible>(route(req, &health, &mounted).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-
-    let _ = probe_server.await;
-    app.abort();
-    Ok(())
+            // Loopback clients see why a probe fails.
+            req.extensions_mut().insert(ClientAddr(peer));
+            async move { Ok::<_, Infallible>(route(req, &health, &mounted).await) }
+        });
+        let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
 }
 
 async fn route(

@@ -6,9 +6,25 @@ use std::str::FromStr;
 /// The client's socket address, put in a request's extensions by the server.
 ///
 /// An embedder mounting the service elsewhere inserts it to get the loopback privileges
-/// of the [`Details::Local`] policy; without it a client counts as remote.
+/// of the [`Details::Local`] policy; without it a client counts as remote. With the `axum`
+/// feature, axum's `ConnectInfo<SocketAddr>` (an application served with
+/// `into_make_service_with_connect_info::<SocketAddr>()`) does the same when this one is
+/// absent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
+
+/// The client's address from a request's extensions: [`ClientAddr`], or else (with the
+/// `axum` feature) axum's `ConnectInfo<SocketAddr>`.
+pub(crate) fn client_addr(extensions: &http::Extensions) -> Option<SocketAddr> {
+    if let Some(ClientAddr(addr)) = extensions.get::<ClientAddr>() {
+        return Some(*addr);
+    }
+    #[cfg(feature = "axum")]
+    if let Some(info) = extensions.get::<::axum::extract::ConnectInfo<SocketAddr>>() {
+        return Some(info.0);
+    }
+    None
+}
 
 /// Which clients see check messages (the reason a check failed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -62,6 +78,18 @@ pub(crate) fn is_loopback(ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "axum")]
+    #[test]
+    fn axum_connect_info_is_the_client_unless_a_client_addr_is_there() {
+        let at = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let mut ext = http::Extensions::new();
+        assert_eq!(client_addr(&ext), None);
+        ext.insert(::axum::extract::ConnectInfo(at("127.0.0.1:40000")));
+        assert_eq!(client_addr(&ext), Some(at("127.0.0.1:40000")));
+        ext.insert(ClientAddr(at("10.0.0.7:1")));
+        assert_eq!(client_addr(&ext), Some(at("10.0.0.7:1")));
+    }
 
     #[test]
     fn only_loopback_clients_see_details_by_default() {

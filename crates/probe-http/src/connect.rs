@@ -156,6 +156,12 @@ impl Dialect for Connect {
         "connect"
     }
 
+    /// `/` and `/ping`: among an application's routes, the other paths are the
+    /// application's, not this dialect's JSON 404.
+    fn routes(&self) -> &'static [&'static str] {
+        &["/", "/ping"]
+    }
+
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {
         let method = &req.parts.method;
         if method == Method::HEAD {

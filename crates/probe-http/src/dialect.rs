@@ -33,4 +33,17 @@ pub trait Dialect: Send + Sync + 'static {
 
     /// Answers `req` if its path is one of this dialect's routes; `None` otherwise.
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>>;
+
+    /// The path patterns of the routes [`answer`](Self::answer) knows, below the service's
+    /// prefix, in the syntax of axum 0.8's router: `{name}` matches one segment, `{*name}`
+    /// the rest of the path (one segment or more). A router that mounts the service among
+    /// an application's own routes sends only these paths to it, whatever the method, so
+    /// the dialect still answers wrong methods (405) and unknown checks (404) itself.
+    ///
+    /// The default lists none: such a dialect is reached only where every path under a
+    /// prefix goes to the service (axum's `nest_service` or `fallback_service`, or
+    /// [`ProbeService::respond`](crate::ProbeService::respond) behind a `match`).
+    fn routes(&self) -> &'static [&'static str] {
+        &[]
+    }
 }

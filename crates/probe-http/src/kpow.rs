@@ -88,6 +88,10 @@ impl Dialect for Kpow {
         "kpow"
     }
 
+    fn routes(&self) -> &'static [&'static str] {
+        &["/healthy", "/up"]
+    }
+
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {
         let route = match req.path {
             "/healthy" => Route::Healthy,

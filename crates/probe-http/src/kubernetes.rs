@@ -54,6 +54,17 @@ impl Dialect for Kubernetes {
         "kubernetes"
     }
 
+    fn routes(&self) -> &'static [&'static str] {
+        &[
+            "/livez",
+            "/livez/{*check}",
+            "/readyz",
+            "/readyz/{*check}",
+            "/startupz",
+            "/startupz/{*check}",
+        ]
+    }
+
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {
         let rest = req.path.strip_prefix('/')?;
         let (kind, check) = match rest.split_once('/') {

@@ -1,6 +1,7 @@
 //! Serves `probe-core`'s health on raw hyper 1.
 //!
-//! One hyper [`Service`](hyper::service::Service), [`ProbeService`], answers the routes of
+//! One service, [`ProbeService`] (a hyper [`Service`](hyper::service::Service) and a tower
+//! [`Service`](tower_service::Service)), answers the routes of
 //! one or more *dialects* (the Kubernetes `/livez` `/readyz` `/startupz` family, and the
 //! surfaces of the tools `probe` replaces, such as kafka-connect-healthcheck's `Connect`).
 //! It is usable three ways:
@@ -8,7 +9,9 @@
 //! - served on its own socket: [`Server::bind`] then [`Bound::serve`], stopped by
 //!   [`probe_core::drain_on_signal`] (readiness fails at SIGTERM, the drain runs, the
 //!   server stops);
-//! - mounted inside another hyper (or axum) server: call [`ProbeService::respond`];
+//! - mounted inside another server: in axum with one `merge` of `probe_http::axum::router`
+//!   (feature `axum`), or `nest_service` / `fallback_service`, as with any tower service;
+//!   in plain hyper by calling [`ProbeService::respond`];
 //! - called in tests with no socket at all, like any `Service`.
 //!
 //! Rules that hold for every dialect live on the [`ServiceBuilder`]: a path prefix, a
@@ -32,11 +35,16 @@
 //! `mysql`, `amqp`, `memcached`, `kafka`, `kafka-connect`, `celery`, and `full` for all of
 //! them. `kafka-connect` also builds the `connect` dialect (`Connect`, answering like
 //! kafka-connect-healthcheck).
+//!
+//! `axum` (not in `full`) adds `probe_http::axum`, the probe routes as an axum 0.8
+//! `Router`, and reads the client's address from axum's `ConnectInfo<SocketAddr>`.
 
 #![warn(missing_debug_implementations)]
 
 mod access;
 mod allow;
+#[cfg(feature = "axum")]
+pub mod axum;
 #[cfg(feature = "kafka-connect")]
 mod connect;
 pub mod dialect;

@@ -130,6 +130,18 @@ impl Dialect for OpenKlant {
         "open-klant"
     }
 
+    fn routes(&self) -> &'static [&'static str] {
+        // The slashed paths answer; the unslashed ones redirect to them.
+        &[
+            "/_healthz/",
+            "/_healthz/livez/",
+            "/_healthz/readyz/",
+            "/_healthz",
+            "/_healthz/livez",
+            "/_healthz/readyz",
+        ]
+    }
+
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {
         let route = route(req.path)?;
         Some(Box::pin(async move {

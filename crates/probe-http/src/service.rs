@@ -5,14 +5,16 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use http::Request;
 
 use http::StatusCode;
 
+use crate::access::client_addr;
 use crate::dialect::{Dialect, Req};
 use crate::response::{answer, not_found, TEXT};
-use crate::{AllowedHosts, ClientAddr, ClientAllowList, Query, Response};
+use crate::{AllowedHosts, ClientAllowList, Query, Response};
 
 /// Builds a [`ProbeService`].
 #[derive(Default)]
@@ -143,11 +145,36 @@ impl ProbeService {
     /// Answers one request. The body of the request is never read.
     ///
     /// Embedders mounting the service in their own server call this; insert a
-    /// [`ClientAddr`] extension to let loopback clients see details (and, with a client
-    /// allow-list, to be allowed at all).
+    /// [`ClientAddr`](crate::ClientAddr) extension to let loopback clients see details (and, with a client
+    /// allow-list, to be allowed at all). With the `axum` feature, axum's
+    /// `ConnectInfo<SocketAddr>` extension serves too when there is no `ClientAddr`.
     pub async fn respond<B>(&self, req: Request<B>) -> Response {
-        let client = req.extensions().get::<ClientAddr>().map(|c| c.0);
+        let client = client_addr(req.extensions());
         self.respond_from(req, client).await
+    }
+
+    /// The path patterns of every dialect's [`routes`](Dialect::routes) under the prefix,
+    /// each once, in the order the dialects are asked. A dialect's `/` is the prefix itself,
+    /// with and without a trailing slash, as [`respond`](Self::respond) answers both.
+    #[cfg(feature = "axum")]
+    pub(crate) fn route_patterns(&self) -> Vec<String> {
+        let prefix = self.0.prefix.as_str();
+        let mut patterns: Vec<String> = Vec::new();
+        for d in self.0.dialects.iter().chain(&self.0.fallback) {
+            for &route in d.routes() {
+                let full = match (prefix, route) {
+                    ("", route) => vec![route.to_owned()],
+                    (prefix, "/") => vec![prefix.to_owned(), format!("{prefix}/")],
+                    (prefix, route) => vec![format!("{prefix}{route}")],
+                };
+                for p in full {
+                    if !patterns.contains(&p) {
+                        patterns.push(p);
+                    }
+                }
+            }
+        }
+        patterns
     }
 
     /// [`respond`](Self::respond) to a request from `client`. The server calls this with
@@ -206,12 +233,35 @@ impl ProbeService {
     }
 }
 
+// === impl Service ===
+
+/// The future of one answer, for the `Service` impls.
+type Answering = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
 impl<B: Send + 'static> hyper::service::Service<Request<B>> for ProbeService {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = Answering;
 
     fn call(&self, req: Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.respond(req).await) })
+    }
+}
+
+/// The same answers as a tower `Service`, always ready, for any request body (the body is
+/// never read): tower-based routers such as axum's mount it with `route_service`,
+/// `nest_service` or `fallback_service`.
+impl<B: Send + 'static> tower_service::Service<Request<B>> for ProbeService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Answering;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
         let this = self.clone();
         Box::pin(async move { Ok(this.respond(req).await) })
     }
@@ -220,6 +270,29 @@ impl<B: Send + 'static> hyper::service::Service<Request<B>> for ProbeService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn answers_as_a_tower_service() {
+        use tower_service::Service as _;
+        let health = probe_core::Health::builder().build().unwrap();
+        let mut service = ProbeService::builder()
+            .dialect(crate::Kubernetes::new(health))
+            .build();
+        let ready = std::future::poll_fn(|cx| {
+            tower_service::Service::<Request<()>>::poll_ready(&mut service, cx)
+        });
+        tokio::time::timeout(std::time::Duration::from_secs(5), ready)
+            .await
+            .unwrap()
+            .unwrap();
+        let call = service.call(Request::post("/livez").body(()).unwrap());
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(5), call)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(answer.headers()[http::header::ALLOW], "GET, HEAD");
+    }
 
     #[test]
     fn prefixes_are_normalized() {
