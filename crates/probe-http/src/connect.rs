@@ -27,7 +27,7 @@ use probe_core::checks::{ConnectError, KafkaConnectCheck};
 use probe_core::evaluators::connect::{
     render_answer, render_error, ConnectState, Traces, Verdict, PING_DOCUMENT,
 };
-use probe_core::{BoxFuture, CheckReport, Health, Probe, Select};
+use probe_core::{BoxFuture, CheckReport, Health, Probe, Select, Shutdown};
 
 use crate::response::{answer, method_not_allowed};
 use crate::{Details, Dialect, Req, Response};
@@ -56,7 +56,7 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 ///     .build();
 /// # });
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Connect {
     health: Health,
     probe: Probe,
@@ -142,6 +142,10 @@ impl Connect {
 impl Dialect for Connect {
     fn name(&self) -> &'static str {
         "connect"
+    }
+
+    fn shutdown(&self) -> Option<&Shutdown> {
+        Some(self.health.shutdown())
     }
 
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {

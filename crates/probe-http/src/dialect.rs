@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use http::request::Parts;
-use probe_core::BoxFuture;
+use probe_core::{BoxFuture, Shutdown};
 
 use crate::{Query, Response};
 
@@ -33,4 +33,12 @@ pub trait Dialect: Send + Sync + 'static {
 
     /// Answers `req` if its path is one of this dialect's routes; `None` otherwise.
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>>;
+
+    /// The shutdown signal of the [`Health`](probe_core::Health) this dialect answers for,
+    /// if it has one (the built-in dialects do). Once it has begun,
+    /// [`ProbeService`](crate::ProbeService) asks HTTP/1 clients to close their connection
+    /// after each answer, so none keeps a connection that the end of the drain will close.
+    fn shutdown(&self) -> Option<&Shutdown> {
+        None
+    }
 }

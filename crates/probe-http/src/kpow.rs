@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use http::header::HeaderValue;
 use http::{Method, StatusCode};
-use probe_core::{BoxFuture, Health, Probe, Report, Select, Status};
+use probe_core::{BoxFuture, Health, Probe, Report, Select, Shutdown, Status};
 
 use crate::health_json::{health_json, WITHHELD};
 use crate::kubernetes::{one_line, prefers_plain_json, wants_json};
@@ -86,6 +86,10 @@ enum Route {
 impl Dialect for Kpow {
     fn name(&self) -> &'static str {
         "kpow"
+    }
+
+    fn shutdown(&self) -> Option<&Shutdown> {
+        Some(self.health.shutdown())
     }
 
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use http::header::{HeaderValue, ACCEPT};
 use http::{Method, StatusCode};
-use probe_core::{BoxFuture, Health, Probe, Report, Select, Status, Trend};
+use probe_core::{BoxFuture, Health, Probe, Report, Select, Shutdown, Status, Trend};
 
 use crate::health_json::{health_json, WITHHELD};
 use crate::response::{answer, method_not_allowed, not_found, TEXT};
@@ -52,6 +52,10 @@ pub(crate) fn kind_name(probe: Probe) -> &'static str {
 impl Dialect for Kubernetes {
     fn name(&self) -> &'static str {
         "kubernetes"
+    }
+
+    fn shutdown(&self) -> Option<&Shutdown> {
+        Some(self.health.shutdown())
     }
 
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {

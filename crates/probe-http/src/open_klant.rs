@@ -27,7 +27,7 @@ use std::fmt::Write as _;
 
 use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL, EXPIRES, LOCATION, VARY};
 use http::{Method, StatusCode};
-use probe_core::{BoxFuture, CheckReport, Health, Probe, Select, Status};
+use probe_core::{BoxFuture, CheckReport, Health, Probe, Select, Shutdown, Status};
 use serde_json::{Map, Value};
 
 use crate::response::{answer, method_not_allowed, TEXT};
@@ -128,6 +128,10 @@ fn route(path: &str) -> Option<Route> {
 impl Dialect for OpenKlant {
     fn name(&self) -> &'static str {
         "open-klant"
+    }
+
+    fn shutdown(&self) -> Option<&Shutdown> {
+        Some(self.health.shutdown())
     }
 
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {
