@@ -12,8 +12,8 @@
 //!   `<name>: <message>`) line per entry, chosen as django-health-check does: `?format=json`
 //!   or `?format=text` first, then `Accept` by weight (`text/plain`, `text/*` and `*/*`
 //!   give text, `application/json` and `application/*` JSON), 406 listing the supported
-//!   types when nothing fits. Every answer carries `Vary: Accept` and Django's
-//!   `never_cache` headers.
+//!   types when nothing fits. These answers carry `Vary: Accept` and Django's
+//!   `never_cache` headers; the redirects and the 405 only `Cache-Control: no-store`.
 //! - The paths without their trailing slash answer 301 to the slashed path (query kept),
 //!   like Django's `APPEND_SLASH`; the location is absolute, see [`crate::forwarded`].
 //! - Clients that may not see details (see [`Details`]) read `unavailable` instead of a
