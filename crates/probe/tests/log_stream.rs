@@ -7,7 +7,7 @@ mod support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
@@ -33,22 +33,32 @@ fn serve(port: u16, stderr: Stdio) -> Child {
         .expect("spawn probe serve")
 }
 
-/// Waits (up to 10 s) until `port` accepts connections, failing if `child` exits first.
-async fn wait_listening(child: &mut Child, port: u16) {
-    let ready = async {
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            if let Some(status) = child.try_wait().expect("poll probe serve") {
-                panic!("probe serve exited ({status}) before listening");
+/// Starts [`serve`] on a free port, standard error from `stderr`, and waits (up to 10 s
+/// each time) until the port accepts connections. The port is free when chosen but may be
+/// taken before `probe` binds it: on an early exit it tries again, at most five ports.
+async fn start(stderr: impl Fn() -> Stdio) -> (Child, u16) {
+    let mut exits = Vec::new();
+    for _ in 0..5 {
+        let port = free_port();
+        let mut child = serve(port, stderr());
+        let listening = async {
+            loop {
+                if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                    return None;
+                }
+                if let Some(status) = child.try_wait().expect("poll probe serve") {
+                    return Some(status);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        match tokio::time::timeout(Duration::from_secs(10), listening).await {
+            Ok(None) => return (child, port),
+            Ok(Some(status)) => exits.push(format!("port {port}: {status}")),
+            Err(_) => panic!("probe serve did not listen on port {port} within 10 s"),
         }
-    };
-    tokio::time::timeout(Duration::from_secs(10), ready)
-        .await
-        .expect("probe serve listened within 10 s");
+    }
+    panic!("probe serve exited before listening, on every port tried: {exits:?}");
 }
 
 /// `GET /readyz` with `Host: host`, within 5 s: the status.
@@ -96,42 +106,28 @@ async fn keeps_answering_and_stops_cleanly(mut child: Child, port: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_standard_error_on_a_full_disk_probe_serve_keeps_answering() {
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .expect("open /dev/full");
-    let port = free_port();
-    let mut child = serve(port, Stdio::from(full));
-    wait_listening(&mut child, port).await;
+    let full = || {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("open /dev/full");
+        Stdio::from(file)
+    };
+    let (child, port) = start(full).await;
     keeps_answering_and_stops_cleanly(child, port).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_its_log_pipe_closed_probe_serve_keeps_answering() {
-    let port = free_port();
-    let mut child = serve(port, Stdio::piped());
-    let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines();
-    let announced = async {
-        while let Some(line) = lines.next_line().await.expect("read the log") {
-            if line.contains("listening on") {
-                return;
-            }
-        }
-        panic!("the log ended before the listening line");
-    };
-    tokio::time::timeout(Duration::from_secs(10), announced)
-        .await
-        .expect("probe serve announced its address within 10 s");
+    let (mut child, port) = start(Stdio::piped).await;
     // The reader goes away, as `head` does: every later line meets a closed pipe.
-    drop(lines);
+    drop(child.stderr.take());
     keeps_answering_and_stops_cleanly(child, port).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_check_exits_by_the_verdict_when_its_output_is_closed() {
-    let port = free_port();
-    let mut server = serve(port, Stdio::null());
-    wait_listening(&mut server, port).await;
+    let (_server, port) = start(Stdio::null).await;
     for (path, code) in [("/livez", 0), ("/nowhere", 1)] {
         let mut check = Command::new(PROBE)
             .arg("check")
