@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # The project's test command: makes sure the real servers the tests talk to are running
-# (starting or installing them where they are missing), then runs the whole test suite.
+# (starting or installing them where they are missing), then runs the whole test suite to
+# the end, doc tests included, even when some tests fail; exits non-zero if any did.
 # Usage: scripts/test.sh [extra cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
 ensure_services
-cargo test --workspace --all-targets "$@"
-cargo test --workspace --doc
+status=0
+cargo test --workspace --all-targets --no-fail-fast "$@" || status=$?
+cargo test --workspace --doc --no-fail-fast || status=$?
+if [ "$status" != 0 ]; then
+    echo "test.sh: some tests failed (see above)" >&2
+fi
+exit "$status"

@@ -27,7 +27,7 @@ use probe_core::checks::{ConnectError, KafkaConnectCheck};
 use probe_core::evaluators::connect::{
     render_answer, render_error, ConnectState, Traces, Verdict, PING_DOCUMENT,
 };
-use probe_core::{BoxFuture, CheckReport, Health, Probe, Select};
+use probe_core::{BoxFuture, CheckReport, Health, Probe, Select, Shutdown};
 
 use crate::response::{answer, method_not_allowed};
 use crate::{Details, Dialect, Req, Response};
@@ -160,6 +160,10 @@ impl Dialect for Connect {
     /// application's, not this dialect's JSON 404.
     fn routes(&self) -> &'static [&'static str] {
         &["/", "/ping"]
+    }
+
+    fn shutdown(&self) -> Option<&Shutdown> {
+        Some(self.health.shutdown())
     }
 
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {

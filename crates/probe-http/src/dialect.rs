@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use http::request::Parts;
-use probe_core::BoxFuture;
+use probe_core::{BoxFuture, Shutdown};
 
 use crate::{Query, Response};
 
@@ -45,5 +45,13 @@ pub trait Dialect: Send + Sync + 'static {
     /// [`ProbeService::respond`](crate::ProbeService::respond) behind a `match`).
     fn routes(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// The shutdown signal of the [`Health`](probe_core::Health) this dialect answers for,
+    /// if it has one (the built-in dialects do). Once it has begun,
+    /// [`ProbeService`](crate::ProbeService) asks HTTP/1 clients to close their connection
+    /// after each answer, so none keeps a connection that the end of the drain will close.
+    fn shutdown(&self) -> Option<&Shutdown> {
+        None
     }
 }

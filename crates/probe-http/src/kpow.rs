@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use http::header::HeaderValue;
 use http::{Method, StatusCode};
-use probe_core::{BoxFuture, Health, Probe, Report, Select, Status};
+use probe_core::{BoxFuture, Health, Probe, Report, Select, Shutdown, Status};
 
 use crate::health_json::{health_json, WITHHELD};
 use crate::kubernetes::{one_line, prefers_plain_json, wants_json};
@@ -90,6 +90,10 @@ impl Dialect for Kpow {
 
     fn routes(&self) -> &'static [&'static str] {
         &["/healthy", "/up"]
+    }
+
+    fn shutdown(&self) -> Option<&Shutdown> {
+        Some(self.health.shutdown())
     }
 
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use http::header::{HeaderValue, ACCEPT};
 use http::{Method, StatusCode};
-use probe_core::{BoxFuture, Health, Probe, Report, Select, Status, Trend};
+use probe_core::{BoxFuture, Health, Probe, Report, Select, Shutdown, Status, Trend};
 
 use crate::health_json::{health_json, WITHHELD};
 use crate::response::{answer, method_not_allowed, not_found, TEXT};
@@ -63,6 +63,10 @@ impl Dialect for Kubernetes {
             "/startupz",
             "/startupz/{*check}",
         ]
+    }
+
+    fn shutdown(&self) -> Option<&Shutdown> {
+        Some(self.health.shutdown())
     }
 
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {

@@ -12,8 +12,8 @@
 //!   `<name>: <message>`) line per entry, chosen as django-health-check does: `?format=json`
 //!   or `?format=text` first, then `Accept` by weight (`text/plain`, `text/*` and `*/*`
 //!   give text, `application/json` and `application/*` JSON), 406 listing the supported
-//!   types when nothing fits. Every answer carries `Vary: Accept` and Django's
-//!   `never_cache` headers.
+//!   types when nothing fits. These answers carry `Vary: Accept` and Django's
+//!   `never_cache` headers; the redirects and the 405 only `Cache-Control: no-store`.
 //! - The paths without their trailing slash answer 301 to the slashed path (query kept),
 //!   like Django's `APPEND_SLASH`; the location is absolute, see [`crate::forwarded`].
 //! - Clients that may not see details (see [`Details`]) read `unavailable` instead of a
@@ -27,7 +27,7 @@ use std::fmt::Write as _;
 
 use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL, EXPIRES, LOCATION, VARY};
 use http::{Method, StatusCode};
-use probe_core::{BoxFuture, CheckReport, Health, Probe, Select, Status};
+use probe_core::{BoxFuture, CheckReport, Health, Probe, Select, Shutdown, Status};
 use serde_json::{Map, Value};
 
 use crate::response::{answer, method_not_allowed, TEXT};
@@ -140,6 +140,10 @@ impl Dialect for OpenKlant {
             "/_healthz/livez",
             "/_healthz/readyz",
         ]
+    }
+
+    fn shutdown(&self) -> Option<&Shutdown> {
+        Some(self.health.shutdown())
     }
 
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,9 +13,10 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::service::close_after;
 use crate::ProbeService;
 
 /// Limits of the listener. The defaults suit a probe endpoint: small requests, many
@@ -116,6 +118,15 @@ impl Bound {
     /// Serves `service` until `shutdown` resolves, then stops accepting, lets in-flight
     /// requests finish (up to the configured shutdown timeout) and returns.
     ///
+    /// No request a client has sent is cut at the stop. From the moment the shutdown of a
+    /// `Health` the service answers for begins (see [`ProbeService::is_draining`]), and
+    /// after `shutdown` resolves in any case, every answer carries `Connection: close`:
+    /// clients open a fresh connection for each request instead of keeping one that the
+    /// stop will close. When `shutdown` resolves, the connections the kernel has already
+    /// queued are still served; the listener is closed (later clients are refused); each
+    /// open connection gets the answer to its next request, or is closed once its client
+    /// has been silent for the header-read timeout.
+    ///
     /// For the orchestrator's stop, pass [`probe_core::drain_on_signal`], created before
     /// announcing the address: at SIGTERM readiness fails at once, the server keeps
     /// answering for the drain, then stops (a second SIGTERM stops it at once).
@@ -147,8 +158,14 @@ impl Bound {
             // Answers are a few hundred bytes: copying the body after the head and writing
             // once costs less than gathering two buffers, and the bytes sent are the same.
             .writev(false);
-        let graceful = GracefulShutdown::new();
-        let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+        let conns = Connections {
+            http,
+            service,
+            closing: Arc::new(AtomicBool::new(false)),
+            graceful: GracefulShutdown::new(),
+        };
+        let max = config.max_connections.clamp(1, u32::MAX as usize);
+        let slots = Arc::new(Semaphore::new(max));
         tokio::pin!(shutdown);
         loop {
             let permit = tokio::select! {
@@ -167,26 +184,82 @@ impl Bound {
                 },
                 () = &mut shutdown => break,
             };
-            let _ = stream.set_nodelay(true);
-            let svc = service.clone();
-            // The peer goes straight to the service, and the answer is not boxed: a
-            // request extension and a boxed future would each cost an allocation.
-            let with_addr = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                let svc = svc.clone();
-                async move { Ok::<_, Infallible>(svc.respond_from(req, Some(peer)).await) }
-            });
-            let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), with_addr));
-            tokio::spawn(async move {
-                let _ = conn.await;
-                drop(permit);
-            });
+            conns.serve(stream, peer, permit);
         }
-        drop(listener);
-        if tokio::time::timeout(config.shutdown_timeout, graceful.shutdown())
+        // The drain is over. From now on every answer is the last on its connection.
+        conns.closing.store(true, Ordering::Release);
+        // Clients whose connection the kernel has already established have sent, or are
+        // sending, a request: serve them rather than reset them by closing the listener.
+        // Connections that arrive after the close are refused.
+        match listener.into_std() {
+            Ok(listener) => {
+                while let Ok(permit) = slots.clone().try_acquire_owned() {
+                    let Ok((stream, peer)) = listener.accept() else {
+                        break;
+                    };
+                    let stream = stream
+                        .set_nonblocking(true)
+                        .and_then(|()| TcpStream::from_std(stream));
+                    if let Ok(stream) = stream {
+                        conns.serve(stream, peer, permit);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot take the queued connections"),
+        }
+        // Each connection now closes on its own: after its next answer, or, if its client
+        // stays silent, at the header-read timeout. None is cut while a client may be
+        // sending on it; then the rest (still silent, or answering slowly) are shut down
+        // gracefully, requests in flight finishing, all within the shutdown timeout.
+        let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
+        let quiet = config.header_read_timeout.min(config.shutdown_timeout);
+        let all_closed = slots.acquire_many(max as u32);
+        let _ = tokio::time::timeout(quiet, all_closed).await;
+        if tokio::time::timeout_at(deadline, conns.graceful.shutdown())
             .await
             .is_err()
         {
             tracing::warn!("connections still open after the shutdown timeout; closing them");
         }
+    }
+}
+
+// === Connections ===
+
+/// What every connection of one listener shares.
+struct Connections {
+    http: http1::Builder,
+    service: ProbeService,
+    /// Set once the drain is over: answers then carry `Connection: close`.
+    closing: Arc<AtomicBool>,
+    graceful: GracefulShutdown,
+}
+
+impl Connections {
+    /// Serves `stream` on a task of its own, holding `permit` until the connection ends.
+    fn serve(&self, stream: TcpStream, peer: SocketAddr, permit: OwnedSemaphorePermit) {
+        let _ = stream.set_nodelay(true);
+        let svc = self.service.clone();
+        let closing = self.closing.clone();
+        // The peer goes straight to the service, and the answer is not boxed: a
+        // request extension and a boxed future would each cost an allocation.
+        let with_addr = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+            let svc = svc.clone();
+            let closing = closing.clone();
+            async move {
+                let mut resp = svc.respond_from(req, Some(peer)).await;
+                if closing.load(Ordering::Acquire) {
+                    close_after(&mut resp);
+                }
+                Ok::<_, Infallible>(resp)
+            }
+        });
+        let conn = self
+            .graceful
+            .watch(self.http.serve_connection(TokioIo::new(stream), with_addr));
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
     }
 }

@@ -7,9 +7,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::Request;
-
-use http::StatusCode;
+use http::header::{HeaderValue, CONNECTION};
+use http::{Request, StatusCode, Version};
+use probe_core::Shutdown;
 
 use crate::access::client_addr;
 use crate::dialect::{Dialect, Req};
@@ -77,7 +77,14 @@ impl ServiceBuilder {
 
     /// The service.
     pub fn build(self) -> ProbeService {
+        let shutdowns = self
+            .dialects
+            .iter()
+            .chain(&self.fallback)
+            .filter_map(|d| d.shutdown().cloned())
+            .collect();
         ProbeService(Arc::new(Inner {
+            shutdowns,
             dialects: self.dialects,
             fallback: self.fallback,
             prefix: self.prefix,
@@ -129,6 +136,8 @@ fn names(dialects: &[Box<dyn Dialect>]) -> Vec<&'static str> {
 }
 
 struct Inner {
+    /// The shutdown signals of the dialects' `Health`s (usually one `Health` shared).
+    shutdowns: Vec<Shutdown>,
     dialects: Vec<Box<dyn Dialect>>,
     fallback: Option<Box<dyn Dialect>>,
     prefix: String,
@@ -177,6 +186,14 @@ impl ProbeService {
         patterns
     }
 
+    /// Whether the shutdown of a [`Health`](probe_core::Health) this service answers for
+    /// has begun (see [`Dialect::shutdown`]): the drain is on, and every HTTP/1 answer
+    /// carries `Connection: close` so that clients open a fresh connection for their next
+    /// request instead of reusing one that the end of the drain will close.
+    pub fn is_draining(&self) -> bool {
+        self.0.shutdowns.iter().any(Shutdown::has_begun)
+    }
+
     /// [`respond`](Self::respond) to a request from `client`. The server calls this with
     /// the peer it accepted, sparing every request an extension map to build and search.
     pub(crate) async fn respond_from<B>(
@@ -185,6 +202,15 @@ impl ProbeService {
         client: Option<SocketAddr>,
     ) -> Response {
         let (parts, _body) = req.into_parts();
+        let mut resp = self.route(&parts, client).await;
+        // HTTP/2 has no `Connection` header: its connections end with GOAWAY.
+        if parts.version <= Version::HTTP_11 && self.is_draining() {
+            close_after(&mut resp);
+        }
+        resp
+    }
+
+    async fn route(&self, parts: &http::request::Parts, client: Option<SocketAddr>) -> Response {
         if let Some(clients) = &self.0.clients {
             if !clients.allows(client) {
                 tracing::debug!(client = ?client, "client not in the allow-list");
@@ -219,7 +245,7 @@ impl ProbeService {
         };
         let path = if path.is_empty() { "/" } else { path };
         let req = Req {
-            parts: &parts,
+            parts,
             path,
             query: Query(parts.uri.query().unwrap_or("")),
             client,
@@ -231,6 +257,13 @@ impl ProbeService {
         }
         not_found(&parts.method)
     }
+}
+
+/// Marks `resp` as the last answer on its HTTP/1 connection: the server (hyper, or any
+/// HTTP/1 server) closes the connection once it is written, and the client reconnects.
+pub(crate) fn close_after(resp: &mut Response) {
+    resp.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
 }
 
 // === impl Service ===

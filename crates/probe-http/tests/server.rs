@@ -162,3 +162,154 @@ async fn the_service_mounts_inside_another_hyper_server() {
     assert_eq!(support::get(addr, "/orders").await.body, "the application");
     app.abort();
 }
+
+/// One request over `stream` (kept alive unless the answer says otherwise): the status and
+/// whether the answer carries `Connection: close`. An error when the connection ends
+/// before a whole answer arrives.
+async fn exchange(stream: &mut TcpStream, path: &str) -> std::io::Result<(u16, bool)> {
+    let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut buf = Vec::with_capacity(512);
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let mut chunk = [0u8; 512];
+        let n = support::within(10, stream.read(&mut chunk)).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let status = head[9..12].parse().expect("a status code");
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse().expect("a content length"));
+    let mut body = buf.len() - head_end;
+    while body < length {
+        let mut chunk = [0u8; 512];
+        let n = support::within(10, stream.read(&mut chunk)).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        body += n;
+    }
+    Ok((status, head.contains("\r\nconnection: close\r\n")))
+}
+
+#[tokio::test]
+async fn answers_during_the_drain_ask_the_client_to_close_the_connection() {
+    let health = Health::builder().build().unwrap();
+    let svc = ProbeService::builder()
+        .dialect(Kubernetes::new(health.clone()))
+        .build();
+    let bound = Server::bind("127.0.0.1:0".parse().unwrap(), ServerConfig::default()).unwrap();
+    let addr = bound.local_addr();
+    let server = tokio::spawn(bound.serve(svc.clone(), std::future::pending()));
+    let mut kept = support::within(10, TcpStream::connect(addr)).await.unwrap();
+    for _ in 0..2 {
+        let got = exchange(&mut kept, "/livez").await.unwrap();
+        assert_eq!(got, (200, false), "before the drain the connection is kept");
+    }
+
+    health.shutdown().begin();
+    assert!(svc.is_draining());
+    assert_eq!(
+        exchange(&mut kept, "/livez").await.unwrap(),
+        (200, true),
+        "during the drain liveness passes, and the answer asks the client to close"
+    );
+    let mut rest = Vec::new();
+    support::within(10, kept.read_to_end(&mut rest))
+        .await
+        .expect("the server closes the connection after that answer");
+    assert!(rest.is_empty());
+    let mut fresh = support::within(10, TcpStream::connect(addr)).await.unwrap();
+    assert_eq!(exchange(&mut fresh, "/readyz").await.unwrap(), (503, true));
+
+    // Mounted in another server, the service says the same.
+    let req = http::Request::get("/livez").body(()).unwrap();
+    let resp = svc.respond(req).await;
+    assert_eq!(support::header(resp.headers(), "connection"), "close");
+    server.abort();
+}
+
+/// Several keep-alive clients send requests back to back while the drain ends and the
+/// server stops: every request sent on a connection the server had accepted is answered.
+/// Only connections opened after the stop may be refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_clients_get_an_answer_to_every_request_across_the_end_of_the_drain() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let health = Health::builder().build().unwrap();
+    let svc = ProbeService::builder()
+        .dialect(Kubernetes::new(health.clone()))
+        .build();
+    let bound = Server::bind("127.0.0.1:0".parse().unwrap(), ServerConfig::default()).unwrap();
+    let addr = bound.local_addr();
+    let (signal, signals) = tokio::sync::mpsc::channel::<()>(1);
+    let stopped = Arc::new(AtomicBool::new(false));
+    let drain = probe_core::Drain::new(&health, Duration::from_millis(400)).on(signals);
+    let server = tokio::spawn(bound.serve(svc, {
+        let stopped = stopped.clone();
+        async move {
+            drain.await;
+            stopped.store(true, Ordering::SeqCst);
+        }
+    }));
+
+    let client = |stopped: Arc<AtomicBool>| async move {
+        let mut answered = 0u32;
+        let mut lost = Vec::new();
+        let mut conn: Option<(TcpStream, bool)> = None;
+        for _ in 0..200_000 {
+            let (stream, owed) = match &mut conn {
+                Some(c) => c,
+                None => {
+                    let connected_before_the_stop = !stopped.load(Ordering::SeqCst);
+                    match support::within(10, TcpStream::connect(addr)).await {
+                        Ok(s) => conn.insert((s, connected_before_the_stop)),
+                        // Refused: the server has stopped.
+                        Err(_) => return (answered, lost, true),
+                    }
+                }
+            };
+            match exchange(stream, "/livez").await {
+                Ok((200, close)) => {
+                    answered += 1;
+                    // The server accepted this connection: it owes the next answer too.
+                    *owed = true;
+                    if close {
+                        conn = None;
+                    }
+                }
+                Ok((status, _)) => panic!("/livez answered {status}"),
+                Err(e) => {
+                    if *owed {
+                        lost.push(e.to_string());
+                    }
+                    conn = None;
+                }
+            }
+        }
+        (answered, lost, false)
+    };
+    let clients: Vec<_> = (0..4)
+        .map(|_| tokio::spawn(client(stopped.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    signal.send(()).await.unwrap();
+    for c in clients {
+        let (answered, lost, refused) = support::within(60, c).await.unwrap();
+        assert!(answered > 0);
+        assert!(
+            lost.is_empty(),
+            "requests without an answer: {lost:?} ({answered} answered)"
+        );
+        assert!(refused, "the server stopped while the client was sending");
+    }
+    support::within(10, server).await.unwrap();
+}

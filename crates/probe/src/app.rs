@@ -17,12 +17,12 @@ pub fn main(cli: Cli, env: &dyn Env) -> ExitCode {
     match run(cli, env) {
         Ok(code) => code,
         Err(Failure::Config(e)) => {
-            eprintln!("probe: configuration error: {e}");
+            logging::complain(format_args!("probe: configuration error: {e}"));
             ExitCode::from(EXIT_CONFIG)
         }
         Err(Failure::Runtime(e)) => {
             tracing::error!("{e}");
-            eprintln!("probe: {e}");
+            logging::complain(format_args!("probe: {e}"));
             ExitCode::FAILURE
         }
     }
@@ -62,11 +62,11 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
             let verdict = exec_runtime()?.block_on(check_cmd::run(&plan));
             Ok(match verdict {
                 check_cmd::Verdict::Up(line) => {
-                    println!("{line}");
+                    logging::say(line);
                     ExitCode::SUCCESS
                 }
                 check_cmd::Verdict::Down(line) => {
-                    eprintln!("{line}");
+                    logging::complain(line);
                     ExitCode::FAILURE
                 }
             })
@@ -76,9 +76,9 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
             let verdict = exec_runtime()?.block_on(worker_cmd::run(&plan));
             for line in &verdict.lines {
                 if line.ok {
-                    println!("{}", line.text);
+                    logging::say(&line.text);
                 } else {
-                    eprintln!("{}", line.text);
+                    logging::complain(&line.text);
                 }
             }
             Ok(ExitCode::from(verdict.code))
@@ -95,11 +95,11 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
             Ok(
                 match exec_runtime()?.block_on(beat_cmd::run(&file, max_age)) {
                     Ok(line) => {
-                        println!("{line}");
+                        logging::say(line);
                         ExitCode::SUCCESS
                     }
                     Err(line) => {
-                        eprintln!("{line}");
+                        logging::complain(line);
                         ExitCode::FAILURE
                     }
                 },

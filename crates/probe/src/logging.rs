@@ -1,4 +1,8 @@
-//! Logs through `tracing`, to standard error, as text or JSON.
+//! Logs through `tracing`, to standard error, as text or JSON; and the few lines the
+//! commands print, all of them dropped rather than fatal when they cannot be written.
+
+use std::fmt::Display;
+use std::io::{self, Write};
 
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 
@@ -30,11 +34,45 @@ pub fn init(explicit: Option<LevelFilter>, rust_log: Option<String>, format: Log
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| LossyStderr)
+        // A line that cannot be written is dropped without a word: saying so would be
+        // one more write to the same broken stream.
+        .log_internal_errors(false)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// Standard error for log lines. A line that cannot be written (a full disk, a closed pipe:
+/// `2>/dev/full`, `2>&1 | head`) is dropped: losing logs must never stop the sidecar.
+struct LossyStderr;
+
+impl Write for LossyStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match io::stderr().write(buf) {
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(_) => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = io::stderr().flush();
+        Ok(())
+    }
+}
+
+/// Prints `line` on standard output; dropped if it cannot be written (unlike `println!`,
+/// which panics on a closed pipe).
+pub fn say(line: impl Display) {
+    let _ = writeln!(io::stdout(), "{line}");
+}
+
+/// Prints `line` on standard error; dropped if it cannot be written (unlike `eprintln!`,
+/// which panics on a closed pipe).
+pub fn complain(line: impl Display) {
+    let _ = writeln!(io::stderr(), "{line}");
 }

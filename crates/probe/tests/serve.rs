@@ -224,6 +224,55 @@ async fn during_the_drain_readiness_fails_liveness_holds_and_a_second_sigterm_en
     );
 }
 
+/// `GET /livez` over a kept-alive connection: the answer's head, lower-case.
+async fn livez_head(addr: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream
+            .write_all(b"GET /livez HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await?;
+        let mut raw = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(&chunk[..n]);
+        }
+        Ok::<_, std::io::Error>(raw)
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .expect("an answer within 5 s")
+        .expect("an answer");
+    String::from_utf8_lossy(&raw).to_ascii_lowercase()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_during_the_drain_tell_keep_alive_clients_to_reconnect() {
+    let mut p = Serve::listening(&["--drain", "10s"], &[]).await;
+    let head = livez_head(p.addr).await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!head.contains("connection: close"), "{head}");
+    p.terminate().await;
+    let addr = p.addr.to_string();
+    let turned = async {
+        while support::child::get(&addr, "/readyz").await.0 != 503 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), turned)
+        .await
+        .expect("/readyz turns 503 after SIGTERM");
+    let head = livez_head(p.addr).await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
+    p.terminate().await;
+    assert_eq!(p.exit_within(AT_ONCE).await, Some(0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_drain_comes_from_the_flag_then_probe_drain_then_the_file() {
     let long_in_file = write_config("[server]\ndrain = \"1h\"\n");

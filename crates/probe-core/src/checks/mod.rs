@@ -24,6 +24,8 @@ pub mod postgres;
 pub mod postgres_migrations;
 #[cfg(feature = "postgres-query")]
 pub mod postgres_query;
+#[cfg(feature = "postgres-query")]
+mod postgres_session;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod tcp;

@@ -5,7 +5,7 @@ use serde_json::json;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
-use super::postgres_query::{describe, PostgresConfigError, PostgresTarget};
+use super::postgres_query::{PostgresConfigError, PostgresTarget};
 use crate::evaluators::migrations::{judge, MigrationTable, Version};
 use crate::{BoxFuture, Check, Outcome, Scope};
 
@@ -55,8 +55,8 @@ impl PostgresMigrationsCheck {
         let shown = self.target.shown();
         let name = self.table.name();
         let details = json!({ "table": name, "expected": self.expected.as_str(), "found": null });
-        let client = match self.target.connect().await {
-            Ok(c) => c,
+        let session = match self.target.connect().await {
+            Ok(s) => s,
             Err(reason) => {
                 return Outcome::fail(format!("cannot open a session on {shown}: {reason}"))
                     .with_details(details)
@@ -64,14 +64,14 @@ impl PostgresMigrationsCheck {
         };
         let params = self.table.params();
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        match client.query_opt(&self.table.query(), &params).await {
+        match session.client.query_opt(&self.table.query(), &params).await {
             Ok(row) => {
                 let found: Option<String> = match row.map(|r| r.try_get::<_, Option<String>>(0)) {
                     Some(Ok(v)) => v,
                     Some(Err(e)) => {
                         return Outcome::fail(format!(
                             "cannot read {name} on {shown}: {}",
-                            describe(&e)
+                            self.target.failure(&session, &e)
                         ))
                         .with_details(details)
                     }
@@ -86,7 +86,7 @@ impl PostgresMigrationsCheck {
             .with_details(details),
             Err(e) => Outcome::fail(format!(
                 "cannot read {name} on {shown}: {}",
-                self.target.endpoint.scrub(&describe(&e))
+                self.target.failure(&session, &e)
             ))
             .with_details(details),
         }

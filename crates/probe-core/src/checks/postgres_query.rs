@@ -5,8 +5,9 @@ use std::str::FromStr;
 
 use futures_util::StreamExt;
 use serde_json::json;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::SimpleQueryMessage;
 
+use super::postgres_session::{self, Session};
 use crate::endpoint::{Endpoint, UrlError};
 use crate::text::io_reason;
 use crate::{BoxFuture, Check, Outcome, Scope};
@@ -60,17 +61,21 @@ impl PostgresTarget {
         }
     }
 
-    /// Opens a fresh plain-TCP session; the connection task ends when the client drops.
-    pub(crate) async fn connect(&self) -> Result<Client, String> {
-        let (client, connection) = self
-            .config
-            .connect(NoTls)
+    /// Opens a fresh plain-TCP session, its reads bounded (see `postgres_session`); the
+    /// connection task ends when the client drops. The error says why, password removed.
+    pub(crate) async fn connect(&self) -> Result<Session, String> {
+        postgres_session::open(&self.config)
             .await
-            .map_err(|e| self.endpoint.scrub(&describe(&e)))?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(client)
+            .map_err(|e| self.endpoint.scrub(&e.to_string()))
+    }
+
+    /// Why a query on `session` failed: the message over the limit if there was one (the
+    /// client only sees its connection closed), else the error; password removed.
+    pub(crate) fn failure(&self, session: &Session, e: &tokio_postgres::Error) -> String {
+        match session.oversized() {
+            Some(over) => over.to_string(),
+            None => self.endpoint.scrub(&describe(e)),
+        }
     }
 }
 
@@ -138,15 +143,15 @@ impl PostgresQueryCheck {
     async fn run(&self) -> Outcome {
         let shown = self.target.shown();
         let query: String = self.query.chars().take(60).collect();
-        let client = match self.target.connect().await {
-            Ok(c) => c,
+        let session = match self.target.connect().await {
+            Ok(s) => s,
             Err(reason) => {
                 return Outcome::fail(format!("cannot open a session on {shown}: {reason}"))
             }
         };
-        let stream = match client.simple_query_raw(&self.query).await {
+        let stream = match session.client.simple_query_raw(&self.query).await {
             Ok(s) => s,
-            Err(e) => return self.query_failed(&shown, &query, &e),
+            Err(e) => return self.query_failed(&shown, &query, &session, &e),
         };
         let mut rows = 0u64;
         tokio::pin!(stream);
@@ -159,7 +164,7 @@ impl PostgresQueryCheck {
                     }
                 }
                 Some(Ok(_)) => {}
-                Some(Err(e)) => return self.query_failed(&shown, &query, &e),
+                Some(Err(e)) => return self.query_failed(&shown, &query, &session, &e),
                 None => break,
             }
         }
@@ -168,10 +173,16 @@ impl PostgresQueryCheck {
             .with_details(json!({ "rows": rows }))
     }
 
-    fn query_failed(&self, shown: &str, query: &str, e: &tokio_postgres::Error) -> Outcome {
+    fn query_failed(
+        &self,
+        shown: &str,
+        query: &str,
+        session: &Session,
+        e: &tokio_postgres::Error,
+    ) -> Outcome {
         Outcome::fail(format!(
             "`{query}` failed on {shown}: {}",
-            self.target.endpoint.scrub(&describe(e))
+            self.target.failure(session, e)
         ))
     }
 }

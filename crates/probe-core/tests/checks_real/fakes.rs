@@ -15,6 +15,9 @@ pub(crate) enum Script {
     Greet(Vec<u8>),
     /// Writes `prefix`, then filler bytes without end (up to 64 MiB) until the client goes.
     Flood(Vec<u8>),
+    /// Reads the request (briefly), writes `prefix`, then filler bytes until the client
+    /// goes (up to 1 GiB): more than any bounded reader keeps.
+    Stream(Vec<u8>),
     /// Accepts and says nothing, holding the connection for 30 s.
     Silent,
     /// Accepts and closes at once.
@@ -50,6 +53,18 @@ pub(crate) async fn serve(script: Script) -> u16 {
                         if s.write_all(&prefix).await.is_ok() {
                             let filler = vec![b'a'; 64 * 1024];
                             for _ in 0..1024 {
+                                if s.write_all(&filler).await.is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    Script::Stream(prefix) => {
+                        let _ =
+                            tokio::time::timeout(Duration::from_secs(1), s.read(&mut buf)).await;
+                        if s.write_all(&prefix).await.is_ok() {
+                            let filler = vec![b'a'; 256 * 1024];
+                            for _ in 0..4096 {
                                 if s.write_all(&filler).await.is_err() {
                                     break;
                                 }

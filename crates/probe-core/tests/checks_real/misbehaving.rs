@@ -224,3 +224,74 @@ async fn memcached_error_lines_fail() {
         "{o:?}"
     );
 }
+
+/// The peak of this process's resident memory so far (`VmHWM`), in bytes.
+#[cfg(feature = "postgres-query")]
+fn peak_memory() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a VmHWM line");
+    kib * 1024
+}
+
+/// A peer that answers the startup with an error message announcing 2 GiB, then streams
+/// bytes: the tokio-postgres checks fail with a plain message within their timeout, and
+/// this process's memory does not grow by more than a few MB.
+#[cfg(feature = "postgres-query")]
+#[tokio::test]
+async fn a_postgres_peer_announcing_a_huge_message_fails_the_session_checks_cheaply() {
+    use probe_core::checks::{PostgresMigrationsCheck, PostgresQueryCheck};
+    use probe_core::evaluators::migrations::MigrationTable;
+
+    const HUGE: &[u8] = b"E\x7f\xff\xff\xff";
+    let port = serve(Script::Stream(HUGE.to_vec())).await;
+    let url = format!("postgres://app:pw@127.0.0.1:{port}/app");
+    let checks: [(&str, Arc<dyn Check>); 2] = [
+        ("query", Arc::new(PostgresQueryCheck::new(&url).unwrap())),
+        (
+            "migrations",
+            Arc::new(PostgresMigrationsCheck::new(&url, MigrationTable::sqlx(), "1").unwrap()),
+        ),
+    ];
+    let before = peak_memory();
+    for (name, check) in checks {
+        let health = Health::builder()
+            .check(
+                name,
+                check,
+                [Probe::Readiness],
+                Policy::default().timeout(Duration::from_secs(5)),
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+        let report = tokio::time::timeout(
+            Duration::from_secs(20),
+            health.evaluate(Probe::Readiness, &Select::All),
+        )
+        .await
+        .expect("the engine answers within its deadline");
+        let c = &report.checks[0];
+        assert_eq!(c.status, Status::Fail, "{name}: {c:?}");
+        assert_eq!(
+            c.message.as_deref(),
+            Some(
+                format!(
+                    "cannot open a session on 127.0.0.1:{port}/app: \
+                     PostgreSQL sent a 2147483647-byte message (limit 1 MiB)"
+                )
+                .as_str()
+            ),
+            "{name}"
+        );
+    }
+    let grown = peak_memory().saturating_sub(before);
+    assert!(
+        grown < 64 << 20,
+        "the peak memory grew by {} MiB",
+        grown >> 20
+    );
+}

@@ -90,3 +90,18 @@ async fn a_stopped_cluster_fails_and_passes_again_once_restarted() {
     pg.up();
     assert_status(&run(&check).await, Status::Pass);
 }
+
+#[tokio::test]
+async fn target_session_attrs_is_checked() {
+    require_system("PostgreSQL", 5432);
+    let primary = "postgres://postgres@127.0.0.1:5432/postgres?target_session_attrs";
+    let o = run(&PostgresQueryCheck::new(&format!("{primary}=read-write")).unwrap()).await;
+    assert_status(&o, Status::Pass);
+    let o = run(&PostgresQueryCheck::new(&format!("{primary}=read-only")).unwrap()).await;
+    assert_status(&o, Status::Fail);
+    assert_eq!(
+        message(&o),
+        "cannot open a session on 127.0.0.1:5432/postgres: \
+         the server is not read-only, as target_session_attrs asks"
+    );
+}
