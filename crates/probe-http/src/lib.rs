@@ -41,6 +41,8 @@ mod allow;
 mod connect;
 pub mod dialect;
 pub mod forwarded;
+#[cfg(feature = "grpc-port")]
+mod grpc_port;
 mod health_json;
 mod kpow;
 mod kubernetes;
@@ -55,6 +57,8 @@ pub use allow::{AllowedHosts, Cidr, CidrError, ClientAllowList, HostPatternError
 #[cfg(feature = "kafka-connect")]
 pub use connect::{Connect, UnknownCheck};
 pub use dialect::{Dialect, Req};
+#[cfg(feature = "grpc-port")]
+pub use grpc_port::{is_grpc, Http2Config, Stopping};
 pub use health_json::health_json;
 pub use kpow::Kpow;
 pub use kubernetes::Kubernetes;
