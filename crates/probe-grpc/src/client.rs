@@ -45,8 +45,8 @@ pub enum ConnectError {
         /// Why, in a few words.
         reason: String,
     },
-    /// Connected, but the HTTP/2 handshake failed (not an HTTP/2 server?).
-    #[error("no HTTP/2 from {addr}: {reason}")]
+    /// Connected, but the HTTP/2 connection failed (not an HTTP/2 server?).
+    #[error("no HTTP/2 from {addr} ({reason}): is gRPC served on this port?")]
     Handshake {
         /// Where to.
         addr: String,
@@ -106,8 +106,9 @@ pub enum CheckError {
     /// The server does not know the service name (`NOT_FOUND`).
     #[error("unknown service {0:?}")]
     UnknownService(String),
-    /// The call failed with another gRPC status.
-    #[error("the call failed: {code:?}: {message}")]
+    /// The call failed with another gRPC status (written as grpc-go and the kubelet
+    /// write it).
+    #[error("rpc error: code = {code:?} desc = {message}")]
     Call {
         /// The gRPC status code.
         code: Code,
@@ -117,6 +118,12 @@ pub enum CheckError {
     /// The whole check took longer than its time limit.
     #[error("timed out after {}", probe_core::time::human(*.0))]
     TimedOut(Duration),
+}
+
+/// Whether the call failed below gRPC: the HTTP/2 connection broke (e.g. the port speaks
+/// HTTP/1.1 only and refused the preface).
+fn connection_failed(status: &tonic::Status) -> bool {
+    std::error::Error::source(status).is_some_and(|e| e.is::<hyper::Error>())
 }
 
 /// Connects to `addr` and asks `Check` for `service`, all within `timeout` (which the
@@ -146,6 +153,10 @@ pub async fn check(
             Err(s) if s.code() == Code::NotFound => {
                 Err(CheckError::UnknownService(service.to_owned()))
             }
+            Err(s) if connection_failed(&s) => Err(CheckError::Connect(ConnectError::Handshake {
+                addr: addr.to_owned(),
+                reason: s.message().to_owned(),
+            })),
             Err(s) => Err(CheckError::Call {
                 code: s.code(),
                 message: s.message().to_owned(),
