@@ -37,7 +37,7 @@
 //!
 //! # Cargo features
 //!
-//! - `client`: [`client`], a health client over one plain HTTP/2 connection (hyper's
+//! - `client`: the `client` module, a health client over one plain HTTP/2 connection (hyper's
 //!   client), on the generated `HealthClient`.
 
 #![warn(missing_debug_implementations)]

@@ -32,6 +32,10 @@
 //! `mysql`, `amqp`, `memcached`, `kafka`, `kafka-connect`, `celery`, and `full` for all of
 //! them. `kafka-connect` also builds the `connect` dialect (`Connect`, answering like
 //! kafka-connect-healthcheck).
+//!
+//! `grpc-port` (not in `full`) adds `Bound::serve_with_grpc`: the same listener also speaks
+//! HTTP/2 and hands gRPC requests to a second service, such as `probe-grpc`'s health, on
+//! the same port.
 
 #![warn(missing_debug_implementations)]
 
