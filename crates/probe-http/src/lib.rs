@@ -38,6 +38,9 @@
 //!
 //! `axum` (not in `full`) adds `probe_http::axum`, the probe routes as an axum 0.8
 //! `Router`, and reads the client's address from axum's `ConnectInfo<SocketAddr>`.
+//! `grpc-port` (not in `full`) adds `Bound::serve_with_grpc`: the same listener also speaks
+//! HTTP/2 and hands gRPC requests to a second service, such as `probe-grpc`'s health, on
+//! the same port.
 
 #![warn(missing_debug_implementations)]
 
@@ -49,6 +52,8 @@ pub mod axum;
 mod connect;
 pub mod dialect;
 pub mod forwarded;
+#[cfg(feature = "grpc-port")]
+mod grpc_port;
 mod health_json;
 mod kpow;
 mod kubernetes;
@@ -63,6 +68,8 @@ pub use allow::{AllowedHosts, Cidr, CidrError, ClientAllowList, HostPatternError
 #[cfg(feature = "kafka-connect")]
 pub use connect::{Connect, UnknownCheck};
 pub use dialect::{Dialect, Req};
+#[cfg(feature = "grpc-port")]
+pub use grpc_port::{is_grpc, Http2Config, Stopping};
 pub use health_json::health_json;
 pub use kpow::Kpow;
 pub use kubernetes::Kubernetes;

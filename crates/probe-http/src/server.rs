@@ -263,3 +263,13 @@ impl Connections {
         });
     }
 }
+
+// === impl Bound (parts) ===
+
+#[cfg(feature = "grpc-port")]
+impl Bound {
+    /// The listener and its limits, for the crate's other serving loop (gRPC beside HTTP).
+    pub(crate) fn into_parts(self) -> (TcpListener, ServerConfig) {
+        (self.listener, self.config)
+    }
+}

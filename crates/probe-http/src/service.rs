@@ -194,6 +194,13 @@ impl ProbeService {
         self.0.shutdowns.iter().any(Shutdown::has_begun)
     }
 
+    /// Whether `client` may be answered at all (the client allow-list, if any): the
+    /// one-port listener asks it before handing a request to the gRPC service.
+    #[cfg(feature = "grpc-port")]
+    pub(crate) fn allows(&self, client: Option<SocketAddr>) -> bool {
+        self.0.clients.as_ref().is_none_or(|c| c.allows(client))
+    }
+
     /// [`respond`](Self::respond) to a request from `client`. The server calls this with
     /// the peer it accepted, sparing every request an extension map to build and search.
     pub(crate) async fn respond_from<B>(

@@ -18,7 +18,6 @@ const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../scripts/celery-worker.sh"
 );
-const INSTALL_BUDGET: Duration = Duration::from_secs(600);
 const READY_BUDGET: Duration = Duration::from_secs(60);
 const STEP: Duration = Duration::from_millis(100);
 /// How many times to look for the control channel's listener after "ready.", [`STEP`] apart.
@@ -154,35 +153,9 @@ fn scratch_dir() -> PathBuf {
     dir
 }
 
-/// Runs `scripts/celery-worker.sh install`, bounded; a failure fails the test with the
-/// script's explanation.
+/// Runs `scripts/celery-worker.sh install` (bounded; a failure fails the test).
 async fn install() {
-    let mut child = Command::new(SCRIPT)
-        .arg("install")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"));
-    for _ in 0..(INSTALL_BUDGET.as_millis() / STEP.as_millis()) {
-        if let Some(status) = child.try_wait().unwrap() {
-            if status.success() {
-                return;
-            }
-            let mut why = String::new();
-            if let Some(mut err) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut err, &mut why);
-            }
-            panic!(
-                "Celery is not installed and could not be installed ({status}): {why}\n\
-                 fix it, then run: scripts/celery-worker.sh install"
-            );
-        }
-        tokio::time::sleep(STEP).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("installing Celery took more than {INSTALL_BUDGET:?}; run scripts/celery-worker.sh install by hand");
+    crate::venv::install(SCRIPT, "Celery").await;
 }
 
 /// The Redis address (`host:port`) and database number of a `redis://host[:port][/db]`

@@ -4,7 +4,8 @@
 //! Targets: `http://` / `https://` URLs (redirects followed, up below 400; `https://`
 //! trusts the system's certificate store and, with `--ca-file`, an internal CA),
 //! `tcp://host:port` (a connection is accepted), `file://PATH` (the file exists, and with
-//! `--max-age` was modified recently).
+//! `--max-age` was modified recently), `grpc://host:port[?service=NAME]` (gRPC health
+//! answers `SERVING`; see [`check_grpc`](crate::check_grpc)).
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use probe_core::http_client::{self, Target, TlsConfig};
 use probe_core::text::redact;
 use probe_core::{Check, Outcome, Status};
 
+use crate::check_grpc::{self, GrpcTarget};
 use crate::cli::CheckArgs;
 use crate::config::{tls, ConfigError};
 use crate::exec::{bounded, seconds};
@@ -65,6 +67,8 @@ pub struct Plan {
     pub max_age: Option<Duration>,
     /// For `https://`, also after a redirect: the system's store plus `--ca-file`.
     pub tls: Option<TlsConfig>,
+    /// For `grpc://`: where to ask, for which service.
+    pub grpc: Option<GrpcTarget>,
 }
 
 /// Validates the arguments (bad values exit 64).
@@ -83,6 +87,16 @@ pub fn plan(args: &CheckArgs) -> Result<Plan, ConfigError> {
             "file:// needs a path (write e.g. file:///app/tmp/worker.live)",
         ));
     }
+    let grpc = if url.starts_with("grpc://") {
+        Some(check_grpc::parse(&url)?)
+    } else if url.starts_with("grpcs://") {
+        return Err(ConfigError::key(
+            "URL",
+            "grpcs:// is not supported: gRPC health is checked over plain HTTP/2, as the kubelet does (write grpc://)",
+        ));
+    } else {
+        None
+    };
     let max_age = match (&args.max_age, file) {
         (Some(m), Some(_)) => Some(seconds("--max-age", m, true)?),
         (Some(_), None) => {
@@ -108,6 +122,7 @@ pub fn plan(args: &CheckArgs) -> Result<Plan, ConfigError> {
         timeout,
         max_age,
         tls,
+        grpc,
     })
 }
 
@@ -136,6 +151,9 @@ fn judged(outcome: Outcome) -> Verdict {
 }
 
 async fn check(plan: &Plan) -> Verdict {
+    if let Some(target) = &plan.grpc {
+        return check_grpc::check(target, plan.timeout).await;
+    }
     let url = plan.url.as_str();
     if let Some(addr) = url.strip_prefix("tcp://") {
         return judged(TcpCheck::new(addr.trim_end_matches('/')).check().await);

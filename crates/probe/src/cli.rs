@@ -83,7 +83,9 @@ pub struct ServeArgs {
 /// `probe check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// What to check: an http:// or https:// URL, tcp://host:port or file://PATH.
+    /// What to check: an http:// or https:// URL, tcp://host:port, file://PATH, or
+    /// grpc://host:port[?service=NAME] (gRPC health; the service defaults to "", the
+    /// server's overall health).
     #[arg(value_name = "URL", conflicts_with = "endpoint")]
     pub url: Option<String>,
     /// The same as URL. A missing scheme becomes http://, a missing host localhost:8000, a

@@ -314,6 +314,7 @@ pub async fn run(options: ConnectOptions) -> Result<(), RunError> {
         listen: options.listen,
         server: ServerConfig::default(),
         service,
+        grpc: false,
         health,
         drain: options.drain,
         announce: Box::new(|addr| {

@@ -6,6 +6,7 @@ pub mod app;
 pub mod background;
 pub mod beat_cmd;
 pub mod check_cmd;
+pub mod check_grpc;
 pub mod cli;
 pub mod config;
 pub mod connect_cmd;

@@ -119,10 +119,16 @@ fn connect_dialect(config: &Config, health: &Health) -> Result<Connect, ConfigEr
 
 /// Serves `config` until SIGTERM/SIGINT and the drain after it: builds the engine
 /// (starting its background work), then runs the [`sidecar`](crate::sidecar) loop,
-/// announcing `probe listening on http://ADDR (dialects: …)`. Call inside a runtime.
+/// announcing `probe listening on http://ADDR (dialects: …)`, followed by ` and gRPC
+/// health` when `server.grpc` has it answer on the same port. Call inside a runtime.
 pub async fn run(config: Config) -> Result<(), RunError> {
     let (health, service) = service(&config).map_err(RunError::Config)?;
     let dialects = config.server.dialects.join(", ");
+    let grpc = if config.server.grpc {
+        " and gRPC health"
+    } else {
+        ""
+    };
     sidecar::run(Sidecar {
         listen: config.server.listen,
         server: ServerConfig {
@@ -130,10 +136,11 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             ..ServerConfig::default()
         },
         service,
+        grpc: config.server.grpc,
         health,
         drain: config.server.drain,
         announce: Box::new(move |addr| {
-            tracing::info!("probe listening on http://{addr} (dialects: {dialects})")
+            tracing::info!("probe listening on http://{addr} (dialects: {dialects}){grpc}")
         }),
         signal_line: None,
     })

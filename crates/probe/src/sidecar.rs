@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use probe_core::{Drain, Health};
-use probe_http::{BindError, ProbeService, Server, ServerConfig};
+use probe_http::{BindError, Http2Config, ProbeService, Server, ServerConfig};
 
 use crate::config::ConfigError;
 
@@ -23,6 +23,9 @@ pub struct Sidecar {
     pub server: ServerConfig,
     /// What to answer.
     pub service: ProbeService,
+    /// Whether gRPC health answers on the same port (HTTP/2 beside HTTP/1.1). Without it
+    /// the plain HTTP/1.1 listener serves, untouched.
+    pub grpc: bool,
     /// Whose shutdown begins at the first signal.
     pub health: Health,
     /// After the first signal: how long readiness fails while the server keeps answering
@@ -42,6 +45,7 @@ pub async fn run(sidecar: Sidecar) -> Result<(), BindError> {
         listen,
         server,
         service,
+        grpc,
         health,
         drain,
         announce,
@@ -54,7 +58,14 @@ pub async fn run(sidecar: Sidecar) -> Result<(), BindError> {
     let shutdown = stop.on_signal();
     let bound = Server::bind(listen, server)?;
     announce(bound.local_addr());
-    bound.serve(service, shutdown).await;
+    if grpc {
+        let health_grpc = probe_grpc::service(health);
+        bound
+            .serve_with_grpc(service, health_grpc, Http2Config::default(), shutdown)
+            .await;
+    } else {
+        bound.serve(service, shutdown).await;
+    }
     Ok(())
 }
 

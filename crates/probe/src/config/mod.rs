@@ -117,6 +117,8 @@ pub struct ServerSettings {
     pub allow_clients: Option<ClientAllowList>,
     /// The host names requests may be addressed to (`None`: any host).
     pub allowed_hosts: Option<AllowedHosts>,
+    /// Whether the port also answers gRPC health (`grpc.health.v1`, HTTP/2).
+    pub grpc: bool,
 }
 
 impl Default for ServerSettings {
@@ -131,6 +133,7 @@ impl Default for ServerSettings {
             max_connections: 1024,
             allow_clients: None,
             allowed_hosts: None,
+            grpc: false,
         }
     }
 }
@@ -308,6 +311,7 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
         return Err(f.error("max_connections", "must be at least 1"));
     }
     let (allow_clients, allowed_hosts) = access::parse(&mut f)?;
+    let grpc = f.bool("grpc")?.unwrap_or(d.grpc);
     f.finish()?;
     Ok(ServerSettings {
         listen,
@@ -319,6 +323,7 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
         max_connections,
         allow_clients,
         allowed_hosts,
+        grpc,
     })
 }
 
