@@ -93,6 +93,20 @@ pub fn plan(args: &CheckArgs) -> Result<Plan, ConfigError> {
         }
         (None, _) => None,
     };
+    // The target parses once, here: a bad port or host is a usage error, never a probe
+    // of some other address.
+    let flag = if args.url.is_some() {
+        "URL"
+    } else {
+        "--endpoint"
+    };
+    if let Some(addr) = url.strip_prefix("tcp://") {
+        probe_core::endpoint::parse_address(addr.trim_end_matches('/')).map_err(|e| {
+            ConfigError::key(flag, format!("{e} in {}", probe_core::text::redact(&url)))
+        })?;
+    } else if file.is_none() {
+        Target::parse(&url).map_err(|e| ConfigError::key(flag, e.to_string()))?;
+    }
     let tls = match &args.ca_file {
         Some(_) if !url.starts_with("http://") && !url.starts_with("https://") => {
             return Err(ConfigError::key(
@@ -237,6 +251,29 @@ mod tests {
             .to_string();
         assert!(e.starts_with("--max-age: "), "{e}");
         assert!(plan(&args("file://", None)).is_err());
+    }
+
+    #[test]
+    fn bad_ports_and_addresses_are_usage_errors() {
+        for (url, expected) in [
+            (
+                "http://127.0.0.1:99999/",
+                "URL: invalid port \"99999\" (expected 1 to 65535) in URL http://127.0.0.1:99999/",
+            ),
+            (
+                "127.0.0.1:-1",
+                "URL: invalid port \"-1\" (expected 1 to 65535) in URL http://127.0.0.1:-1/_healthz/livez/",
+            ),
+            (
+                "tcp://127.0.0.1:99999",
+                "URL: invalid port \"99999\" (expected 1 to 65535) in tcp://127.0.0.1:99999",
+            ),
+            ("tcp://db", "URL: no port in \"db\" (write host:port, e.g. db:5432) in tcp://db"),
+            ("gopher://h/", "URL: unsupported scheme `gopher` (only http and https)"),
+        ] {
+            assert_eq!(plan(&args(url, None)).unwrap_err().to_string(), expected);
+        }
+        assert!(plan(&args("tcp://127.0.0.1:1", None)).is_ok());
     }
 
     #[test]

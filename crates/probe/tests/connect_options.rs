@@ -274,6 +274,16 @@ async fn bad_values_exit_64_with_one_line_naming_the_flag_or_variable() {
             "--connect-url: kafka connect url: unsupported scheme `ftp`",
         ),
         (
+            &["--connect-url", "http://127.0.0.1:99999"],
+            &[],
+            "--connect-url: kafka connect url: invalid port \"99999\" (expected 1 to 65535) in URL http://127.0.0.1:99999",
+        ),
+        (
+            &[],
+            &[("HEALTHCHECK_CONNECT_URL", "http://127.0.0.1:-1")],
+            "HEALTHCHECK_CONNECT_URL: kafka connect url: invalid port \"-1\"",
+        ),
+        (
             &[
                 "--connect-url",
                 "https://connect:8083",

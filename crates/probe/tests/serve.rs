@@ -77,6 +77,15 @@ fn bad_configurations_exit_64_with_one_line_naming_the_problem() {
         ("bad details", "[server]\ndetails = \"some\"\n", "unknown details policy `some`"),
         ("syntax", "[server\n", "line 1, column"),
         ("wrong type", "[server]\ndrain = 5\n", "server.drain: expected a string, found integer"),
+        ("http port 99999", "[[check]]\nname = \"web\"\ntype = \"http\"\nurl = \"http://127.0.0.1:99999/\"\n", "check[0] \"web\".url: invalid port \"99999\" (expected 1 to 65535) in URL http://127.0.0.1:99999/"),
+        ("http port -1", "[[check]]\nname = \"web\"\ntype = \"http\"\nurl = \"http://127.0.0.1:-1/\"\n", "check[0] \"web\".url: invalid port \"-1\""),
+        ("https port 65536", "[[check]]\nname = \"web\"\ntype = \"http\"\nurl = \"https://127.0.0.1:65536/\"\n", "check[0] \"web\".url: invalid port \"65536\""),
+        ("connect port abc", "[[check]]\nname = \"kc\"\ntype = \"kafka-connect\"\nurl = \"http://127.0.0.1:abc\"\n", "check[0] \"kc\".url: "),
+        ("tcp address empty", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"\"\n", "check[0] \"a\".address: empty"),
+        ("tcp address no port", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"host\"\n", "check[0] \"a\".address: no port"),
+        ("tcp address no host", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \":65536\"\n", "check[0] \"a\".address: no host"),
+        ("tcp address bracket", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"[::1\"\n", "check[0] \"a\".address: an IPv6 address lacks its closing `]`"),
+        ("CR LF in a URL", "[[check]]\nname = \"web\"\ntype = \"http\"\nurl = \"http://h:99999/\\r\\nX: y\"\n", "check[0] \"web\".url: "),
         ("missing CA file", "[[check]]\nname = \"web\"\ntype = \"http\"\nurl = \"https://127.0.0.1:1/\"\nca_file = \"/nonexistent/ca.pem\"\n", "check[0] \"web\".ca_file: cannot read CA file /nonexistent/ca.pem: no such file or directory"),
     ];
     for (what, text, expected) in cases {
