@@ -231,7 +231,9 @@ impl Builder {
                     .filter(|e| e.in_probe(p))
                     .map(|e| e.policy.timeout)
                     .max();
-                longest.unwrap_or_default() + Duration::from_millis(100)
+                longest
+                    .unwrap_or_default()
+                    .saturating_add(Duration::from_millis(100))
             })
         });
         let hook = self.hook;
@@ -489,7 +491,7 @@ impl Health {
         let gated = probe == Probe::Readiness && whole && !inner.startup.has_passed();
         let budget = self.deadline(probe);
         let now = Instant::now();
-        let deadline = now + budget;
+        let deadline = crate::time::deadline_after(now, budget);
         let own = self.begin(probe, select, now);
         let startup_runs = if gated {
             self.begin(Probe::Startup, &Select::All, now)

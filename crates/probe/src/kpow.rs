@@ -256,7 +256,7 @@ mod tests {
     #[test]
     fn bad_values_name_the_variable_or_flag() {
         type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-        let cases: [Case<'_>; 9] = [
+        let cases: [Case<'_>; 12] = [
             (&[], &[], "BOOTSTRAP: missing: set it to the Kafka brokers to watch, host:port separated by commas"),
             (&[], &[("BOOTSTRAP", " ")], "BOOTSTRAP: missing"),
             (&[], &[("BOOTSTRAP", "kafka")], "BOOTSTRAP: `kafka` is not host:port: no port"),
@@ -267,6 +267,10 @@ mod tests {
             (&["--session-timeout", "45000"], &[BROKER], "--session-timeout: invalid duration \"45000\""),
             (&["--heartbeat-interval", "0s"], &[BROKER], "--heartbeat-interval: must be greater than zero"),
             (&["--path-prefix", "kpow"], &[BROKER], "--path-prefix: \"kpow\" must start with `/`"),
+            (&["--heartbeat-interval", "99999999999999h"], &[BROKER],
+             "--heartbeat-interval: \"99999999999999h\" is longer than the maximum of 24h"),
+            (&["--session-timeout", "-1s"], &[BROKER], "--session-timeout: invalid duration \"-1s\""),
+            (&["--drain", "-5s"], &[BROKER], "--drain: invalid duration \"-5s\""),
         ];
         for (flags, vars, expected) in cases {
             let err = read(flags, vars).unwrap_err();

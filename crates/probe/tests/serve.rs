@@ -86,6 +86,10 @@ fn bad_configurations_exit_64_with_one_line_naming_the_problem() {
         ("tcp address no host", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \":65536\"\n", "check[0] \"a\".address: no host"),
         ("tcp address bracket", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"[::1\"\n", "check[0] \"a\".address: an IPv6 address lacks its closing `]`"),
         ("CR LF in a URL", "[[check]]\nname = \"web\"\ntype = \"http\"\nurl = \"http://h:99999/\\r\\nX: y\"\n", "check[0] \"web\".url: "),
+        ("timeout past u64 ms", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\ntimeout = \"18446744073709551616ms\"\n", "check[0] \"a\".timeout: \"18446744073709551616ms\" is longer than the maximum of 24h"),
+        ("timeout in hours", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\ntimeout = \"99999999999999h\"\n", "check[0] \"a\".timeout: \"99999999999999h\" is longer than the maximum of 24h"),
+        ("interval past 24h", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\ninterval = \"25h\"\n", "check[0] \"a\".interval: \"25h\" is longer than the maximum of 24h"),
+        ("drain past 24h", "[server]\ndrain = \"99999999999999h\"\n", "server.drain: \"99999999999999h\" is longer than the maximum of 24h"),
         ("missing CA file", "[[check]]\nname = \"web\"\ntype = \"http\"\nurl = \"https://127.0.0.1:1/\"\nca_file = \"/nonexistent/ca.pem\"\n", "check[0] \"web\".ca_file: cannot read CA file /nonexistent/ca.pem: no such file or directory"),
     ];
     for (what, text, expected) in cases {
