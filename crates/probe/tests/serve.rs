@@ -129,6 +129,51 @@ fn a_dependency_in_liveness_serves_once_opted_in() {
 }
 
 #[test]
+fn only_a_regular_file_of_at_most_1_mib_is_read_as_the_configuration() {
+    let dir = write_config("").parent().unwrap().to_owned();
+    let fifo = dir.join("fifo.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let huge = dir.join("huge.toml");
+    std::fs::write(&huge, format!("# {}\n", "x".repeat(1024 * 1024))).unwrap();
+    let at_cap = dir.join("at-cap.toml");
+    let mut text = "[server]\nlisten = \"127.0.0.1:0\"\n".to_owned();
+    text.push('#');
+    text.push_str(&"x".repeat(1024 * 1024 - text.len() - 1));
+    text.push('\n');
+    assert_eq!(text.len(), 1024 * 1024);
+    std::fs::write(&at_cap, &text).unwrap();
+    for (what, path, expected) in [
+        (
+            "a device that never ends",
+            "/dev/zero".into(),
+            "not a regular file",
+        ),
+        ("a FIFO nobody writes", fifo, "not a regular file"),
+        ("a directory", dir.clone(), "not a regular file"),
+        ("a file over 1 MiB", huge, "larger than 1 MiB"),
+    ] {
+        let mut cmd = probe();
+        cmd.arg("serve").arg("--config").arg(&path);
+        let out = run(cmd);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{what}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}: {expected}", path.display())),
+            "{what}: {stderr}"
+        );
+    }
+    let mut cmd = probe();
+    cmd.arg("serve").arg("--config").arg(&at_cap);
+    let p = Running::start(cmd);
+    assert_eq!(get(p.addr, "/livez").0, 200, "exactly 1 MiB is still read");
+}
+
+#[test]
 fn bad_values_outside_the_file_exit_64_too() {
     let mut missing = probe();
     missing.args(["serve", "--config", "/nonexistent/probe.toml"]);

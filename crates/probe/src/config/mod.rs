@@ -178,12 +178,11 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads and checks `path`.
+    /// Reads and checks `path`: a regular file of at most [`MAX_FILE_SIZE`] bytes (a FIFO,
+    /// a device or a directory is refused before it is opened, so it can neither block
+    /// nor flood memory).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::general(format!("cannot read: {}", probe_core::text::io_reason(&e)))
-                .in_file(path)
-        })?;
+        let text = read_bounded(path).map_err(|e| e.in_file(path))?;
         Config::parse(&text).map_err(|e| e.in_file(path))
     }
 
@@ -250,6 +249,39 @@ impl Config {
         }
         Ok(health)
     }
+}
+
+/// The largest configuration file read: 1 MiB.
+pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
+/// The text of `path`, if it is a regular UTF-8 file of at most [`MAX_FILE_SIZE`] bytes;
+/// at most one byte more is ever read.
+fn read_bounded(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| {
+        ConfigError::general(format!("cannot read: {}", probe_core::text::io_reason(&e)))
+    };
+    // `metadata` follows symbolic links and never opens the file: a FIFO would block.
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(ConfigError::general(
+            "not a regular file (a FIFO, device or directory cannot be a configuration)",
+        ));
+    }
+    let too_large = || ConfigError::general("larger than 1 MiB (the largest configuration read)");
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| ConfigError::general("cannot read: not UTF-8 text"))
 }
 
 fn top_table(top: &mut Fields, key: &'static str) -> Result<Option<toml::Table>, ConfigError> {
