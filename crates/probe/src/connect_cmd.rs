@@ -266,12 +266,13 @@ fn switch(env: &dyn Env, flag: bool, var: &'static str) -> Result<bool, ConfigEr
 /// The peer's log levels, in any case (`WARN` and `CRITICAL` as Python also takes them).
 pub fn level(name: &str) -> Result<LevelFilter, String> {
     match name.trim().to_ascii_uppercase().as_str() {
+        "TRACE" => Ok(LevelFilter::TRACE),
         "DEBUG" => Ok(LevelFilter::DEBUG),
         "INFO" => Ok(LevelFilter::INFO),
         "WARNING" | "WARN" => Ok(LevelFilter::WARN),
         "ERROR" | "CRITICAL" => Ok(LevelFilter::ERROR),
         _ => Err(format!(
-            "unknown log level {name:?} (expected DEBUG, INFO, WARNING or ERROR)"
+            "unknown log level {name:?} (expected TRACE, DEBUG, INFO, WARNING or ERROR)"
         )),
     }
 }

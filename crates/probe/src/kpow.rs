@@ -113,12 +113,8 @@ pub fn settings(args: &KpowArgs, env: &dyn Env) -> Result<KpowSettings, ConfigEr
     let broker_timeout = positive(&args.broker_timeout, "--broker-timeout")?;
     let drain = duration::option(&args.drain, "--drain")?;
     let path_prefix = args.path_prefix.trim().to_owned();
-    if !path_prefix.is_empty() && !path_prefix.starts_with('/') {
-        return Err(ConfigError::key(
-            "--path-prefix",
-            format!("{path_prefix:?} must start with `/`"),
-        ));
-    }
+    crate::config::check_path_prefix(&path_prefix)
+        .map_err(|p| ConfigError::key("--path-prefix", p))?;
     let details = args
         .details
         .parse()
@@ -256,7 +252,7 @@ mod tests {
     #[test]
     fn bad_values_name_the_variable_or_flag() {
         type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-        let cases: [Case<'_>; 12] = [
+        let cases: [Case<'_>; 13] = [
             (&[], &[], "BOOTSTRAP: missing: set it to the Kafka brokers to watch, host:port separated by commas"),
             (&[], &[("BOOTSTRAP", " ")], "BOOTSTRAP: missing"),
             (&[], &[("BOOTSTRAP", "kafka")], "BOOTSTRAP: `kafka` is not host:port: no port"),
@@ -271,6 +267,7 @@ mod tests {
              "--heartbeat-interval: \"99999999999999h\" is longer than the maximum of 24h"),
             (&["--session-timeout", "-1s"], &[BROKER], "--session-timeout: invalid duration \"-1s\""),
             (&["--drain", "-5s"], &[BROKER], "--drain: invalid duration \"-5s\""),
+            (&["--path-prefix", "/a b"], &[BROKER], "--path-prefix: \"/a b\" is not a path prefix"),
         ];
         for (flags, vars, expected) in cases {
             let err = read(flags, vars).unwrap_err();

@@ -217,3 +217,16 @@ async fn bad_ports_exit_64_with_one_line_and_never_probe_port_80() {
     assert!(r.stderr.contains("error: --endpoint: "), "{r:?}");
     assert!(!r.stderr.contains("s3cret"), "{r:?}");
 }
+
+#[tokio::test]
+async fn a_url_with_control_characters_is_one_escaped_line() {
+    let r = probe(
+        &["check", "http://u:s3cret@127.0.0.1:1/a\r\nX-Forged: 1"],
+        &[],
+    )
+    .await;
+    assert_eq!(r.code, Some(64), "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    assert!(r.stderr.contains("/a\\r\\nX-Forged: 1"), "{r:?}");
+    assert!(!r.stderr.contains("s3cret"), "{r:?}");
+}

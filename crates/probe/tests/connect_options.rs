@@ -51,6 +51,19 @@ fn defaults_are_the_peers() {
 }
 
 #[test]
+fn trace_is_a_level_as_the_global_help_lists_it() {
+    for (flag, var) in [(Some("trace"), None), (None, Some("TRACE"))] {
+        let env = MapEnv::of(
+            &var.map(|v| ("HEALTHCHECK_LOG_LEVEL", v))
+                .into_iter()
+                .collect::<Vec<_>>(),
+        );
+        let options = ConnectOptions::read(&ConnectArgs::default(), flag, &env).unwrap();
+        assert_eq!(options.log_level, LevelFilter::TRACE);
+    }
+}
+
+#[test]
 fn variables_override_defaults_and_flags_override_variables() {
     let env = MapEnv::of(&[
         ("HEALTHCHECK_PORT", "18100"),

@@ -319,12 +319,7 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
         }
     }
     let path_prefix = f.string("path_prefix")?.unwrap_or_default();
-    if !path_prefix.is_empty() && !path_prefix.starts_with('/') {
-        return Err(f.error(
-            "path_prefix",
-            format!("{path_prefix:?} must start with `/`"),
-        ));
-    }
+    check_path_prefix(&path_prefix).map_err(|p| f.error("path_prefix", p))?;
     let trust_forwarded = f.bool("trust_forwarded")?.unwrap_or(d.trust_forwarded);
     let details = match f.string("details")? {
         Some(s) => s
@@ -354,6 +349,31 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
     })
 }
 
+/// A route prefix: empty, or `/` and segments of unreserved characters (letters, digits,
+/// `-`, `.`, `_`, `~`), a trailing `/` allowed. Anything else (`/a?b`, `/a b`, `//`) could
+/// never match a request path, and every route would answer 404.
+pub fn check_path_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.is_empty() || prefix == "/" {
+        return Ok(());
+    }
+    let Some(rest) = prefix.strip_prefix('/') else {
+        return Err(format!("{prefix:?} must start with `/`"));
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let segment_ok = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    };
+    if rest.split('/').all(segment_ok) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{prefix:?} is not a path prefix (write `/` and segments of letters, digits, `-`, `.`, `_`, `~`, e.g. \"/kpow\")"
+        ))
+    }
+}
+
 /// `0.0.0.0:8080`, `[::]:8080`, `localhost:8080`, or `:8080` (all IPv4 interfaces).
 pub fn parse_listen(s: &str) -> Option<SocketAddr> {
     if let Ok(a) = s.parse() {
@@ -379,5 +399,30 @@ fn syntax_error(text: &str, e: &toml::de::Error) -> ConfigError {
             ConfigError::general(format!("line {line}, column {column}: {}", message.trim()))
         }
         None => ConfigError::general(message.trim().to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_prefixes_are_slash_and_plain_segments() {
+        for good in ["", "/", "/kpow", "/kpow/", "/a/b-c.d_e~f", "/v1"] {
+            assert_eq!(check_path_prefix(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "/a?b", "/a b", "//", "/a//b", "/a#b", "/%2e", "kpow", "/a\r\n",
+        ] {
+            assert!(check_path_prefix(bad).is_err(), "{bad}");
+        }
+        let e = Config::parse("[server]\npath_prefix = \"/a?b\"")
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string()
+                .starts_with("server.path_prefix: \"/a?b\" is not a path prefix"),
+            "{e}"
+        );
     }
 }
