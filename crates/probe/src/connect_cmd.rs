@@ -82,7 +82,7 @@ impl ConnectOptions {
             None => LevelFilter::INFO,
         };
         let port = match pick(env, &args.port, "--port", "HEALTHCHECK_PORT") {
-            Some((v, from)) => v.trim().parse::<u16>().map_err(|_| {
+            Some((v, from)) => listen_port(&v).ok_or_else(|| {
                 ConfigError::key(from, format!("invalid port {v:?} (expected 0 to 65535)"))
             })?,
             None => 18083,
@@ -275,6 +275,15 @@ pub fn level(name: &str) -> Result<LevelFilter, String> {
             "unknown log level {name:?} (expected TRACE, DEBUG, INFO, WARNING or ERROR)"
         )),
     }
+}
+
+/// A port to listen on, `0` (any free port) to 65535, in digits only (`+80` is refused).
+pub fn listen_port(text: &str) -> Option<u16> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// The engine with the Connect check in readiness, and the service: `kubernetes` first,

@@ -150,7 +150,7 @@ fn listen(args: &KpowArgs, port: Option<String>) -> Result<SocketAddr, ConfigErr
         });
     }
     let port = match port {
-        Some(p) => p.trim().parse::<u16>().map_err(|_| {
+        Some(p) => crate::connect_cmd::listen_port(&p).ok_or_else(|| {
             ConfigError::key("PORT", format!("{p:?} is not a port number (0 to 65535)"))
         })?,
         None => DEFAULT_PORT,
@@ -252,13 +252,14 @@ mod tests {
     #[test]
     fn bad_values_name_the_variable_or_flag() {
         type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-        let cases: [Case<'_>; 13] = [
+        let cases: [Case<'_>; 14] = [
             (&[], &[], "BOOTSTRAP: missing: set it to the Kafka brokers to watch, host:port separated by commas"),
             (&[], &[("BOOTSTRAP", " ")], "BOOTSTRAP: missing"),
             (&[], &[("BOOTSTRAP", "kafka")], "BOOTSTRAP: `kafka` is not host:port: no port"),
             (&[], &[BROKER, ("STREAMS_ERROR_STRATEGY", "bogus")],
              "STREAMS_ERROR_STRATEGY: unknown streams error strategy `bogus` (expected one of: LOG_EXCEPTION, LOG_AND_EXIT)"),
             (&[], &[BROKER, ("PORT", "http")], "PORT: \"http\" is not a port number (0 to 65535)"),
+            (&[], &[BROKER, ("PORT", "+3000")], "PORT: \"+3000\" is not a port number (0 to 65535)"),
             (&[], &[BROKER, ("HTTP_FORWARDED", "yes")], "HTTP_FORWARDED: \"yes\" is neither true nor false"),
             (&["--session-timeout", "45000"], &[BROKER], "--session-timeout: invalid duration \"45000\""),
             (&["--heartbeat-interval", "0s"], &[BROKER], "--heartbeat-interval: must be greater than zero"),

@@ -287,6 +287,11 @@ async fn bad_values_exit_64_with_one_line_naming_the_flag_or_variable() {
             "--connect-url: kafka connect url: unsupported scheme `ftp`",
         ),
         (
+            &["--port", "+18083"],
+            &[],
+            "--port: invalid port \"+18083\" (expected 0 to 65535)",
+        ),
+        (
             &["--connect-url", "http://127.0.0.1:99999"],
             &[],
             "--connect-url: kafka connect url: invalid port \"99999\" (expected 1 to 65535) in URL http://127.0.0.1:99999",

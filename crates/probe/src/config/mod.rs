@@ -380,6 +380,9 @@ pub fn parse_listen(s: &str) -> Option<SocketAddr> {
         return Some(a);
     }
     let (host, port) = s.rsplit_once(':')?;
+    if !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let port: u16 = port.parse().ok()?;
     match host {
         "" => Some(SocketAddr::from(([0, 0, 0, 0], port))),
@@ -405,6 +408,17 @@ fn syntax_error(text: &str, e: &toml::de::Error) -> ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listen_ports_are_digits() {
+        assert_eq!(
+            parse_listen(":8080"),
+            Some(SocketAddr::from(([0, 0, 0, 0], 8080)))
+        );
+        for bad in [":+8080", "localhost:+80", ":-1", ":65536", "127.0.0.1:+80"] {
+            assert_eq!(parse_listen(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn path_prefixes_are_slash_and_plain_segments() {
