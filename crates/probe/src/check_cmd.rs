@@ -207,8 +207,12 @@ fn follow(from: &Target, location: &str) -> Result<Target, String> {
             &base[..base.rfind('/').map_or(0, |i| i + 1)]
         )
     };
-    from.with_path(&path)
-        .map_err(|e| format!("redirect to {location}: {e}"))
+    from.with_path(&path).map_err(|e| {
+        format!(
+            "redirect to {}: {e}",
+            probe_core::text::escape_control(location)
+        )
+    })
 }
 
 #[cfg(test)]
@@ -282,5 +286,7 @@ mod tests {
         assert_eq!(follow(&t, "/c").unwrap().path(), "/c");
         assert_eq!(follow(&t, "c/").unwrap().path(), "/a/c/");
         assert_eq!(follow(&t, "http://o:2/d").unwrap().addr(), "o:2");
+        let e = follow(&t, "/a\tb\u{7f}").unwrap_err();
+        assert!(!e.contains(['\t', '\u{7f}']), "{e}");
     }
 }

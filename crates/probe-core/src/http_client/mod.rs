@@ -203,7 +203,7 @@ impl Target {
         let mut t = self.clone();
         t.path = path_and_query
             .parse()
-            .map_err(|_| HttpError::InvalidUrl(path_and_query.to_owned()))?;
+            .map_err(|_| HttpError::InvalidUrl(crate::text::escape_control(path_and_query)))?;
         Ok(t)
     }
 
