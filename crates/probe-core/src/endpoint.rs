@@ -197,16 +197,34 @@ impl fmt::Debug for Endpoint {
     }
 }
 
-fn split_host_port(hostport: &str) -> Result<(String, Option<u16>), String> {
+/// Splits `host[:port]` (`[v6]:port` for IPv6) strictly: a host must be present, made of
+/// the characters a host name or IP literal may hold (IPv6 in balanced brackets), and a
+/// port is 1 to 65535 written in digits only. `Ok((host, None))` when no port is given;
+/// the error is the reason, quoting the input with control characters escaped.
+///
+/// ```
+/// use probe_core::endpoint::split_host_port;
+///
+/// assert_eq!(split_host_port("[::1]:80").unwrap(), ("::1".to_owned(), Some(80)));
+/// assert_eq!(split_host_port("db").unwrap(), ("db".to_owned(), None));
+/// assert_eq!(split_host_port("db:99999").unwrap_err(), "invalid port \"99999\" (expected 1 to 65535)");
+/// ```
+pub fn split_host_port(hostport: &str) -> Result<(String, Option<u16>), String> {
     let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
         let (h, after) = rest
             .split_once(']')
             .ok_or("an IPv6 address lacks its closing `]`")?;
+        if !is_ipv6_literal(h) {
+            return Err(format!("invalid IPv6 address {}", quoted(h)));
+        }
         match after {
             "" => (h, None),
             p => (
                 h,
-                Some(p.strip_prefix(':').ok_or("unexpected text after `]`")?),
+                Some(
+                    p.strip_prefix(':')
+                        .ok_or_else(|| format!("unexpected text {} after `]`", quoted(p)))?,
+                ),
             ),
         }
     } else {
@@ -221,16 +239,68 @@ fn split_host_port(hostport: &str) -> Result<(String, Option<u16>), String> {
     if host.is_empty() {
         return Err("no host".into());
     }
+    if host.contains(']') || (!hostport.starts_with('[') && !is_host_name(host)) {
+        return Err(format!("invalid host {}", quoted(host)));
+    }
     let port = match port {
         None | Some("") => None,
-        Some(p) => Some(
-            p.parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| format!("bad port `{p}`"))?,
-        ),
+        Some(p) => Some(parse_port(p)?),
     };
     Ok((host.to_owned(), port))
+}
+
+/// A `host:port` address that must name its port, as a `tcp` check takes it; the error
+/// is the reason, as [`split_host_port`] gives it.
+///
+/// ```
+/// use probe_core::endpoint::parse_address;
+///
+/// assert_eq!(parse_address("db:5432").unwrap(), ("db".to_owned(), 5432));
+/// assert!(parse_address("db").is_err());
+/// assert!(parse_address("[::1").is_err());
+/// ```
+pub fn parse_address(address: &str) -> Result<(String, u16), String> {
+    if address.is_empty() {
+        return Err("empty (write host:port, e.g. db:5432 or [::1]:5432)".into());
+    }
+    match split_host_port(address)? {
+        (host, Some(port)) => Ok((host, port)),
+        (_, None) => Err(format!(
+            "no port in {} (write host:port, e.g. db:5432)",
+            quoted(address)
+        )),
+    }
+}
+
+/// A port: digits only, 1 to 65535.
+fn parse_port(p: &str) -> Result<u16, String> {
+    p.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| p.parse::<u16>().ok())
+        .flatten()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| format!("invalid port {} (expected 1 to 65535)", quoted(p)))
+}
+
+/// A registered name or IPv4 literal: unreserved characters, sub-delimiters being
+/// refused because no resolver takes them; `%` for percent-escapes.
+fn is_host_name(host: &str) -> bool {
+    host.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'%'))
+}
+
+/// An IPv6 address, with an optional zone (`fe80::1%eth0`).
+fn is_ipv6_literal(h: &str) -> bool {
+    let (addr, zone) = h.split_once('%').unwrap_or((h, ""));
+    addr.parse::<std::net::Ipv6Addr>().is_ok()
+        && zone
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+}
+
+/// `s` in double quotes, control characters escaped.
+fn quoted(s: &str) -> String {
+    format!("{:?}", s)
 }
 
 #[cfg(any(feature = "mysql", feature = "amqp", feature = "memcached"))]
@@ -296,16 +366,46 @@ mod tests {
         for (url, why) in [
             ("127.0.0.1:6379", "expected redis://"),
             ("http://h:1", "unsupported scheme `http`"),
-            ("redis://u:pw-secret@h:99999", "bad port"),
+            ("redis://u:pw-secret@h:99999", "invalid port \"99999\""),
             ("redis://u:pw-secret@:1", "no host"),
             ("redis://::1:6379", "brackets"),
             ("redis://[::1:6379", "closing"),
+            ("redis://u:pw-secret@h:+1", "invalid port \"+1\""),
+            ("redis://u:pw-secret@h:0", "invalid port \"0\""),
+            ("redis://u:pw-secret@h:-1", "invalid port \"-1\""),
+            ("redis://u:pw-secret@h:abc", "invalid port \"abc\""),
+            ("redis://a b", "invalid host \"a b\""),
+            ("redis://[zz]:1", "invalid IPv6 address"),
+            ("redis://[::1]x", "unexpected text"),
+            ("redis://h\r\n:1", "invalid host \"h\\r\\n\""),
         ] {
             let err = Endpoint::parse(url, &["redis"], 6379)
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(why), "{url}: {err}");
             assert!(!err.contains("pw-secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn addresses_need_a_host_and_a_port_in_range() {
+        assert_eq!(
+            parse_address("127.0.0.1:1").unwrap(),
+            ("127.0.0.1".into(), 1)
+        );
+        assert_eq!(parse_address("[::1]:65535").unwrap(), ("::1".into(), 65535));
+        for (bad, why) in [
+            ("", "empty"),
+            ("host", "no port"),
+            (":65536", "no host"),
+            ("h:65536", "invalid port \"65536\""),
+            ("h:99999", "invalid port \"99999\""),
+            ("[::1", "closing"),
+            ("::1:80", "brackets"),
+            ("h:", "no port"),
+        ] {
+            let err = parse_address(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
         }
     }
 

@@ -1,6 +1,7 @@
 //! `Health`: the registered checks, the application's handles, `evaluate`, and the
 //! status stream.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
@@ -71,6 +72,9 @@ pub enum BuildError {
 /// Assigns checks to probes; see [`Health::builder`].
 pub struct Builder {
     entries: Vec<Entry>,
+    /// The names in `entries`: a duplicate is found in one look-up, so registering n
+    /// checks is linear in n.
+    names: HashSet<Arc<str>>,
     deadline: Option<Duration>,
     manual_startup: bool,
     history: usize,
@@ -81,6 +85,7 @@ impl Default for Builder {
     fn default() -> Self {
         Builder {
             entries: Vec::new(),
+            names: HashSet::new(),
             deadline: None,
             manual_startup: false,
             history: DEFAULT_HISTORY,
@@ -161,7 +166,7 @@ impl Builder {
         if !is_valid_name(&name) {
             return Err(BuildError::BadName(name));
         }
-        if self.entries.iter().any(|e| *e.name == *name) {
+        if self.names.contains(name.as_str()) {
             return Err(BuildError::DuplicateName(name));
         }
         let mut set = [false; 3];
@@ -181,14 +186,9 @@ impl Builder {
         if policy.timeout.is_zero() || zero_period {
             return Err(BuildError::ZeroDuration(name));
         }
-        let entry = Entry::new(
-            Arc::from(name),
-            check,
-            policy,
-            set,
-            self.history,
-            self.hook.clone(),
-        );
+        let name: Arc<str> = Arc::from(name);
+        self.names.insert(name.clone());
+        let entry = Entry::new(name, check, policy, set, self.history, self.hook.clone());
         self.entries.push(entry);
         Ok(self)
     }
@@ -231,7 +231,9 @@ impl Builder {
                     .filter(|e| e.in_probe(p))
                     .map(|e| e.policy.timeout)
                     .max();
-                longest.unwrap_or_default() + Duration::from_millis(100)
+                longest
+                    .unwrap_or_default()
+                    .saturating_add(Duration::from_millis(100))
             })
         });
         let hook = self.hook;
@@ -489,7 +491,7 @@ impl Health {
         let gated = probe == Probe::Readiness && whole && !inner.startup.has_passed();
         let budget = self.deadline(probe);
         let now = Instant::now();
-        let deadline = now + budget;
+        let deadline = crate::time::deadline_after(now, budget);
         let own = self.begin(probe, select, now);
         let startup_runs = if gated {
             self.begin(Probe::Startup, &Select::All, now)
@@ -584,5 +586,33 @@ impl Health {
             checks,
             time: SystemTime::now(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{from_fn, Outcome};
+
+    #[test]
+    fn twenty_thousand_checks_register_with_a_name_index() {
+        let check = || from_fn(Scope::Local, || async { Outcome::pass() });
+        let mut b = Health::builder();
+        for i in 0..20_000 {
+            b = b
+                .check(
+                    format!("c{i}"),
+                    check(),
+                    [Probe::Readiness],
+                    Policy::default(),
+                )
+                .unwrap();
+        }
+        // Every name is in the set the duplicate test looks up, not only in the list.
+        assert_eq!((b.entries.len(), b.names.len()), (20_000, 20_000));
+        let err = b
+            .check("c19999", check(), [Probe::Readiness], Policy::default())
+            .unwrap_err();
+        assert!(matches!(err, BuildError::DuplicateName(n) if n == "c19999"));
     }
 }

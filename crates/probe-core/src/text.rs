@@ -3,8 +3,30 @@
 
 use std::io;
 
-/// `url` with any password replaced by `***`, safe for messages and logs.
+/// `url` with any password replaced by `***` and control characters escaped (`\r\n`
+/// written as `\\r\\n`), safe for one-line messages and logs.
 pub fn redact(url: &str) -> String {
+    escape_control(&redact_password(url))
+}
+
+/// `text` with every control character written escaped (`\n` as `\\n`): input quoted in
+/// a message stays on one line.
+pub fn escape_control(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn redact_password(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return url.to_owned();
     };
@@ -112,6 +134,10 @@ mod tests {
         assert_eq!(redact("http://token@h/"), "http://***@h/");
         assert_eq!(redact("http://h/a@b"), "http://h/a@b");
         assert_eq!(redact("not a url"), "not a url");
+        assert_eq!(
+            redact("http://u:s3cret@h/\r\nX: y"),
+            "http://u:***@h/\\r\\nX: y"
+        );
     }
 
     #[test]

@@ -2,6 +2,19 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The furthest any deadline reaches: about 30 years, as far as Tokio's own timers go.
+/// A budget beyond it (even `Duration::MAX`) is cut to it, so a deadline is always a
+/// real instant and adding to the clock never overflows.
+pub const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// `now + budget`, with `budget` capped at [`FAR_FUTURE`]: never panics, always finite.
+pub fn deadline_after(now: tokio::time::Instant, budget: Duration) -> tokio::time::Instant {
+    let budget = budget.min(FAR_FUTURE);
+    now.checked_add(budget)
+        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(now)
+}
+
 /// A duration as a short human string: `800ms`, `2s`, `1.5s`, `3m`.
 pub fn human(d: Duration) -> String {
     let ms = d.as_millis();

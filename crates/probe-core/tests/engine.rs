@@ -648,3 +648,40 @@ async fn a_run_cut_off_by_its_timeout_has_no_attachment() {
     assert_eq!(report.status, Status::Fail);
     assert!(report.checks[0].attachment.is_none());
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_endless_timeout_still_ends_the_evaluation() {
+    // `Duration::MAX` as a check's timeout or as the whole deadline: adding it to the
+    // clock must neither panic nor wait forever; the deadline is capped, and a hanging
+    // check is reported as missing its deadline.
+    let h = Health::builder()
+        .check(
+            "hangs",
+            Scripted::local([Step::hang()]),
+            R,
+            Policy::default().timeout(Duration::MAX),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(h.deadline(Probe::Readiness), Duration::MAX);
+    let report = tokio::time::timeout(Duration::from_secs(86_400 * 365 * 31), ready(&h))
+        .await
+        .expect("the evaluation returns");
+    assert_eq!(report.status, Status::Fail);
+    let h = Health::builder()
+        .deadline(Duration::MAX)
+        .check(
+            "hangs",
+            Scripted::local([Step::hang()]),
+            R,
+            Policy::default().timeout(Duration::MAX),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(86_400 * 365 * 31), ready(&h))
+        .await
+        .expect("the evaluation returns");
+    assert_eq!(report.status, Status::Fail);
+}

@@ -107,6 +107,20 @@ pub fn plan(args: &CheckArgs) -> Result<Plan, ConfigError> {
         }
         (None, _) => None,
     };
+    // The target parses once, here: a bad port or host is a usage error, never a probe
+    // of some other address.
+    let flag = if args.url.is_some() {
+        "URL"
+    } else {
+        "--endpoint"
+    };
+    if let Some(addr) = url.strip_prefix("tcp://") {
+        probe_core::endpoint::parse_address(addr.trim_end_matches('/')).map_err(|e| {
+            ConfigError::key(flag, format!("{e} in {}", probe_core::text::redact(&url)))
+        })?;
+    } else if file.is_none() {
+        Target::parse(&url).map_err(|e| ConfigError::key(flag, e.to_string()))?;
+    }
     let tls = match &args.ca_file {
         Some(_) if !url.starts_with("http://") && !url.starts_with("https://") => {
             return Err(ConfigError::key(
@@ -211,8 +225,12 @@ fn follow(from: &Target, location: &str) -> Result<Target, String> {
             &base[..base.rfind('/').map_or(0, |i| i + 1)]
         )
     };
-    from.with_path(&path)
-        .map_err(|e| format!("redirect to {location}: {e}"))
+    from.with_path(&path).map_err(|e| {
+        format!(
+            "redirect to {}: {e}",
+            probe_core::text::escape_control(location)
+        )
+    })
 }
 
 #[cfg(test)]
@@ -258,10 +276,35 @@ mod tests {
     }
 
     #[test]
+    fn bad_ports_and_addresses_are_usage_errors() {
+        for (url, expected) in [
+            (
+                "http://127.0.0.1:99999/",
+                "URL: invalid port \"99999\" (expected 1 to 65535) in URL http://127.0.0.1:99999/",
+            ),
+            (
+                "127.0.0.1:-1",
+                "URL: invalid port \"-1\" (expected 1 to 65535) in URL http://127.0.0.1:-1/_healthz/livez/",
+            ),
+            (
+                "tcp://127.0.0.1:99999",
+                "URL: invalid port \"99999\" (expected 1 to 65535) in tcp://127.0.0.1:99999",
+            ),
+            ("tcp://db", "URL: no port in \"db\" (write host:port, e.g. db:5432) in tcp://db"),
+            ("gopher://h/", "URL: unsupported scheme `gopher` (only http and https)"),
+        ] {
+            assert_eq!(plan(&args(url, None)).unwrap_err().to_string(), expected);
+        }
+        assert!(plan(&args("tcp://127.0.0.1:1", None)).is_ok());
+    }
+
+    #[test]
     fn relative_redirects_resolve_against_the_current_path() {
         let t = Target::parse("http://h:1/a/b?q").unwrap();
         assert_eq!(follow(&t, "/c").unwrap().path(), "/c");
         assert_eq!(follow(&t, "c/").unwrap().path(), "/a/c/");
         assert_eq!(follow(&t, "http://o:2/d").unwrap().addr(), "o:2");
+        let e = follow(&t, "/a\tb\u{7f}").unwrap_err();
+        assert!(!e.contains(['\t', '\u{7f}']), "{e}");
     }
 }

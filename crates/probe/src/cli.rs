@@ -115,23 +115,43 @@ pub struct CheckArgs {
 pub struct KpowArgs {
     /// Kafka's session.timeout.ms: with the heartbeat interval, how long the cluster may be
     /// unreachable before Kafka Streams enters ERROR.
-    #[arg(long, default_value = "45s", value_name = "DURATION")]
+    #[arg(
+        long,
+        default_value = "45s",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
     pub session_timeout: String,
     /// Kafka's heartbeat.interval.ms; the brokers are asked every half interval (at most
     /// every 1s).
-    #[arg(long, default_value = "3s", value_name = "DURATION")]
+    #[arg(
+        long,
+        default_value = "3s",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
     pub heartbeat_interval: String,
     /// Serve every route under this path only (e.g. /kpow).
     #[arg(long, default_value = "", value_name = "PATH")]
     pub path_prefix: String,
     /// How long each broker has to answer ApiVersions.
-    #[arg(long, default_value = "700ms", value_name = "DURATION")]
+    #[arg(
+        long,
+        default_value = "700ms",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
     pub broker_timeout: String,
     /// Listen on this address instead of 0.0.0.0:$PORT.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
     /// After SIGTERM: how long readiness fails while the server keeps answering.
-    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    #[arg(
+        long,
+        default_value = "5s",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
     pub drain: String,
     /// Who reads why /healthy fails: never, local (loopback clients) or always.
     #[arg(long, default_value = "local", value_name = "POLICY")]
@@ -253,11 +273,11 @@ pub struct ConnectArgs {
     pub bind: Option<String>,
     /// The time allowed for each request to Connect; `GET /` answers within it (plus
     /// 0.2 s) [env: HEALTHCHECK_REQUEST_TIMEOUT] [default: 5s].
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub request_timeout: Option<String>,
     /// Reuse a verdict for this long before asking Connect again (concurrent `GET /`
     /// always share one evaluation) [env: HEALTHCHECK_CACHE] [default: none].
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub cache: Option<String>,
     /// After SIGTERM or SIGINT: how long `/readyz` fails while the server keeps answering
     /// (a second signal ends it) [env: HEALTHCHECK_DRAIN] [default: 0s, exit at once like

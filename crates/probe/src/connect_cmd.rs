@@ -82,7 +82,7 @@ impl ConnectOptions {
             None => LevelFilter::INFO,
         };
         let port = match pick(env, &args.port, "--port", "HEALTHCHECK_PORT") {
-            Some((v, from)) => v.trim().parse::<u16>().map_err(|_| {
+            Some((v, from)) => listen_port(&v).ok_or_else(|| {
                 ConfigError::key(from, format!("invalid port {v:?} (expected 0 to 65535)"))
             })?,
             None => 18083,
@@ -266,14 +266,24 @@ fn switch(env: &dyn Env, flag: bool, var: &'static str) -> Result<bool, ConfigEr
 /// The peer's log levels, in any case (`WARN` and `CRITICAL` as Python also takes them).
 pub fn level(name: &str) -> Result<LevelFilter, String> {
     match name.trim().to_ascii_uppercase().as_str() {
+        "TRACE" => Ok(LevelFilter::TRACE),
         "DEBUG" => Ok(LevelFilter::DEBUG),
         "INFO" => Ok(LevelFilter::INFO),
         "WARNING" | "WARN" => Ok(LevelFilter::WARN),
         "ERROR" | "CRITICAL" => Ok(LevelFilter::ERROR),
         _ => Err(format!(
-            "unknown log level {name:?} (expected DEBUG, INFO, WARNING or ERROR)"
+            "unknown log level {name:?} (expected TRACE, DEBUG, INFO, WARNING or ERROR)"
         )),
     }
+}
+
+/// A port to listen on, `0` (any free port) to 65535, in digits only (`+80` is refused).
+pub fn listen_port(text: &str) -> Option<u16> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// The engine with the Connect check in readiness, and the service: `kubernetes` first,

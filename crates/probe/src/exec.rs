@@ -8,8 +8,8 @@ use crate::config::ConfigError;
 /// Docker keeps 4,096 bytes of a health check's output; each line stays well under.
 pub const MAX_LINE: usize = 1000;
 
-/// A number of seconds given to `flag`: finite, not negative, and above zero unless
-/// `zero_ok`. A bad value is a [`ConfigError`] naming the flag (exit 64).
+/// A number of seconds given to `flag`: finite, not negative, above zero unless
+/// `zero_ok`, and at most 24 hours (366 days for a `--max-age`). A bad value is a [`ConfigError`] naming the flag (exit 64).
 pub fn seconds(flag: &str, text: &str, zero_ok: bool) -> Result<Duration, ConfigError> {
     let Ok(value) = text.trim().parse::<f64>() else {
         return Err(ConfigError::key(
@@ -23,8 +23,22 @@ pub fn seconds(flag: &str, text: &str, zero_ok: bool) -> Result<Duration, Config
     } else {
         "a positive number of seconds"
     };
+    // A `--max-age` is an age limit, anything else a timeout: bounded like the same keys
+    // in a configuration file.
+    let limit = if flag.ends_with("max-age") {
+        crate::config::duration::MAX_AGE
+    } else {
+        crate::config::duration::MAX
+    };
     match Duration::try_from_secs_f64(value) {
-        Ok(d) if ok => Ok(d),
+        Ok(d) if ok && d <= limit => Ok(d),
+        Ok(_) if ok => Err(ConfigError::key(
+            flag,
+            format!(
+                "{value} is more than the maximum of {} seconds",
+                limit.as_secs()
+            ),
+        )),
         _ => Err(ConfigError::key(flag, format!("{value} is not {what}"))),
     }
 }
@@ -65,6 +79,23 @@ mod tests {
             assert!(e.starts_with("--timeout: "), "{e}");
         }
         assert!(seconds("--max-age", "-0.5", true).is_err());
+        assert_eq!(
+            seconds("--timeout", "86400", false).unwrap(),
+            Duration::from_secs(86_400)
+        );
+        let e = seconds("--timeout", "86401", false)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "--timeout: 86401 is more than the maximum of 86400 seconds"
+        );
+        assert!(seconds("--timeout", "1e15", false).is_err());
+        assert!(
+            seconds("--max-age", "604800", true).is_ok(),
+            "a week is an age"
+        );
+        assert!(seconds("--max-age", "1e15", true).is_err());
     }
 
     #[test]

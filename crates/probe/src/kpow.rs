@@ -113,12 +113,8 @@ pub fn settings(args: &KpowArgs, env: &dyn Env) -> Result<KpowSettings, ConfigEr
     let broker_timeout = positive(&args.broker_timeout, "--broker-timeout")?;
     let drain = duration::option(&args.drain, "--drain")?;
     let path_prefix = args.path_prefix.trim().to_owned();
-    if !path_prefix.is_empty() && !path_prefix.starts_with('/') {
-        return Err(ConfigError::key(
-            "--path-prefix",
-            format!("{path_prefix:?} must start with `/`"),
-        ));
-    }
+    crate::config::check_path_prefix(&path_prefix)
+        .map_err(|p| ConfigError::key("--path-prefix", p))?;
     let details = args
         .details
         .parse()
@@ -154,7 +150,7 @@ fn listen(args: &KpowArgs, port: Option<String>) -> Result<SocketAddr, ConfigErr
         });
     }
     let port = match port {
-        Some(p) => p.trim().parse::<u16>().map_err(|_| {
+        Some(p) => crate::connect_cmd::listen_port(&p).ok_or_else(|| {
             ConfigError::key("PORT", format!("{p:?} is not a port number (0 to 65535)"))
         })?,
         None => DEFAULT_PORT,
@@ -256,17 +252,23 @@ mod tests {
     #[test]
     fn bad_values_name_the_variable_or_flag() {
         type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-        let cases: [Case<'_>; 9] = [
+        let cases: [Case<'_>; 14] = [
             (&[], &[], "BOOTSTRAP: missing: set it to the Kafka brokers to watch, host:port separated by commas"),
             (&[], &[("BOOTSTRAP", " ")], "BOOTSTRAP: missing"),
             (&[], &[("BOOTSTRAP", "kafka")], "BOOTSTRAP: `kafka` is not host:port: no port"),
             (&[], &[BROKER, ("STREAMS_ERROR_STRATEGY", "bogus")],
              "STREAMS_ERROR_STRATEGY: unknown streams error strategy `bogus` (expected one of: LOG_EXCEPTION, LOG_AND_EXIT)"),
             (&[], &[BROKER, ("PORT", "http")], "PORT: \"http\" is not a port number (0 to 65535)"),
+            (&[], &[BROKER, ("PORT", "+3000")], "PORT: \"+3000\" is not a port number (0 to 65535)"),
             (&[], &[BROKER, ("HTTP_FORWARDED", "yes")], "HTTP_FORWARDED: \"yes\" is neither true nor false"),
             (&["--session-timeout", "45000"], &[BROKER], "--session-timeout: invalid duration \"45000\""),
             (&["--heartbeat-interval", "0s"], &[BROKER], "--heartbeat-interval: must be greater than zero"),
             (&["--path-prefix", "kpow"], &[BROKER], "--path-prefix: \"kpow\" must start with `/`"),
+            (&["--heartbeat-interval", "99999999999999h"], &[BROKER],
+             "--heartbeat-interval: \"99999999999999h\" is longer than the maximum of 24h"),
+            (&["--session-timeout", "-1s"], &[BROKER], "--session-timeout: invalid duration \"-1s\""),
+            (&["--drain", "-5s"], &[BROKER], "--drain: invalid duration \"-5s\""),
+            (&["--path-prefix", "/a b"], &[BROKER], "--path-prefix: \"/a b\" is not a path prefix"),
         ];
         for (flags, vars, expected) in cases {
             let err = read(flags, vars).unwrap_err();

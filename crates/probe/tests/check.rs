@@ -188,3 +188,45 @@ async fn bad_flag_values_exit_64_naming_the_flag_and_usage_errors_2() {
     let r = probe(&["check", "--no-such-flag"], &[]).await;
     assert_eq!(r.code, Some(2), "{r:?}");
 }
+
+#[tokio::test]
+async fn bad_ports_exit_64_with_one_line_and_never_probe_port_80() {
+    for url in [
+        "http://127.0.0.1:99999/",
+        "http://127.0.0.1:65536/",
+        "http://127.0.0.1:-1/",
+        "http://127.0.0.1:abc/",
+        "tcp://127.0.0.1:99999",
+        "tcp://127.0.0.1",
+    ] {
+        let r = probe(&["check", url], &[]).await;
+        assert_eq!(r.code, Some(64), "{url}: {r:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{url}: {r:?}");
+        assert!(r.stderr.contains("error: URL: "), "{url}: {r:?}");
+    }
+    let r = probe(&["check", "http://127.0.0.1:99999/"], &[]).await;
+    assert!(
+        r.stderr.contains(
+            "invalid port \"99999\" (expected 1 to 65535) in URL http://127.0.0.1:99999/"
+        ),
+        "{r:?}"
+    );
+    let r = probe(&["check", "--endpoint", "http://u:s3cret@h:0/\r\nX"], &[]).await;
+    assert_eq!(r.code, Some(64), "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    assert!(r.stderr.contains("error: --endpoint: "), "{r:?}");
+    assert!(!r.stderr.contains("s3cret"), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_url_with_control_characters_is_one_escaped_line() {
+    let r = probe(
+        &["check", "http://u:s3cret@127.0.0.1:1/a\r\nX-Forged: 1"],
+        &[],
+    )
+    .await;
+    assert_eq!(r.code, Some(64), "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    assert!(r.stderr.contains("/a\\r\\nX-Forged: 1"), "{r:?}");
+    assert!(!r.stderr.contains("s3cret"), "{r:?}");
+}

@@ -51,6 +51,19 @@ fn defaults_are_the_peers() {
 }
 
 #[test]
+fn trace_is_a_level_as_the_global_help_lists_it() {
+    for (flag, var) in [(Some("trace"), None), (None, Some("TRACE"))] {
+        let env = MapEnv::of(
+            &var.map(|v| ("HEALTHCHECK_LOG_LEVEL", v))
+                .into_iter()
+                .collect::<Vec<_>>(),
+        );
+        let options = ConnectOptions::read(&ConnectArgs::default(), flag, &env).unwrap();
+        assert_eq!(options.log_level, LevelFilter::TRACE);
+    }
+}
+
+#[test]
 fn variables_override_defaults_and_flags_override_variables() {
     let env = MapEnv::of(&[
         ("HEALTHCHECK_PORT", "18100"),
@@ -272,6 +285,21 @@ async fn bad_values_exit_64_with_one_line_naming_the_flag_or_variable() {
             &["--connect-url", "ftp://connect:8083"],
             &[],
             "--connect-url: kafka connect url: unsupported scheme `ftp`",
+        ),
+        (
+            &["--port", "+18083"],
+            &[],
+            "--port: invalid port \"+18083\" (expected 0 to 65535)",
+        ),
+        (
+            &["--connect-url", "http://127.0.0.1:99999"],
+            &[],
+            "--connect-url: kafka connect url: invalid port \"99999\" (expected 1 to 65535) in URL http://127.0.0.1:99999",
+        ),
+        (
+            &[],
+            &[("HEALTHCHECK_CONNECT_URL", "http://127.0.0.1:-1")],
+            "HEALTHCHECK_CONNECT_URL: kafka connect url: invalid port \"-1\"",
         ),
         (
             &[

@@ -77,6 +77,19 @@ fn bad_configurations_exit_64_with_one_line_naming_the_problem() {
         ("bad details", "[server]\ndetails = \"some\"\n", "unknown details policy `some`"),
         ("syntax", "[server\n", "line 1, column"),
         ("wrong type", "[server]\ndrain = 5\n", "server.drain: expected a string, found integer"),
+        ("http port 99999", "[[check]]\nname = \"web\"\ntype = \"http\"\nurl = \"http://127.0.0.1:99999/\"\n", "check[0] \"web\".url: invalid port \"99999\" (expected 1 to 65535) in URL http://127.0.0.1:99999/"),
+        ("http port -1", "[[check]]\nname = \"web\"\ntype = \"http\"\nurl = \"http://127.0.0.1:-1/\"\n", "check[0] \"web\".url: invalid port \"-1\""),
+        ("https port 65536", "[[check]]\nname = \"web\"\ntype = \"http\"\nurl = \"https://127.0.0.1:65536/\"\n", "check[0] \"web\".url: invalid port \"65536\""),
+        ("connect port abc", "[[check]]\nname = \"kc\"\ntype = \"kafka-connect\"\nurl = \"http://127.0.0.1:abc\"\n", "check[0] \"kc\".url: "),
+        ("tcp address empty", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"\"\n", "check[0] \"a\".address: empty"),
+        ("tcp address no port", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"host\"\n", "check[0] \"a\".address: no port"),
+        ("tcp address no host", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \":65536\"\n", "check[0] \"a\".address: no host"),
+        ("tcp address bracket", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"[::1\"\n", "check[0] \"a\".address: an IPv6 address lacks its closing `]`"),
+        ("CR LF in a URL", "[[check]]\nname = \"web\"\ntype = \"http\"\nurl = \"http://h:99999/\\r\\nX: y\"\n", "check[0] \"web\".url: "),
+        ("timeout past u64 ms", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\ntimeout = \"18446744073709551616ms\"\n", "check[0] \"a\".timeout: \"18446744073709551616ms\" is longer than the maximum of 24h"),
+        ("timeout in hours", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\ntimeout = \"99999999999999h\"\n", "check[0] \"a\".timeout: \"99999999999999h\" is longer than the maximum of 24h"),
+        ("interval past 24h", "[[check]]\nname = \"a\"\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\ninterval = \"25h\"\n", "check[0] \"a\".interval: \"25h\" is longer than the maximum of 24h"),
+        ("drain past 24h", "[server]\ndrain = \"99999999999999h\"\n", "server.drain: \"99999999999999h\" is longer than the maximum of 24h"),
         ("missing CA file", "[[check]]\nname = \"web\"\ntype = \"http\"\nurl = \"https://127.0.0.1:1/\"\nca_file = \"/nonexistent/ca.pem\"\n", "check[0] \"web\".ca_file: cannot read CA file /nonexistent/ca.pem: no such file or directory"),
     ];
     for (what, text, expected) in cases {
@@ -113,6 +126,51 @@ fn a_dependency_in_liveness_serves_once_opted_in() {
         "the dependency is in liveness"
     );
     assert_eq!(get(p.addr, "/readyz").0, 200);
+}
+
+#[test]
+fn only_a_regular_file_of_at_most_1_mib_is_read_as_the_configuration() {
+    let dir = write_config("").parent().unwrap().to_owned();
+    let fifo = dir.join("fifo.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let huge = dir.join("huge.toml");
+    std::fs::write(&huge, format!("# {}\n", "x".repeat(1024 * 1024))).unwrap();
+    let at_cap = dir.join("at-cap.toml");
+    let mut text = "[server]\nlisten = \"127.0.0.1:0\"\n".to_owned();
+    text.push('#');
+    text.push_str(&"x".repeat(1024 * 1024 - text.len() - 1));
+    text.push('\n');
+    assert_eq!(text.len(), 1024 * 1024);
+    std::fs::write(&at_cap, &text).unwrap();
+    for (what, path, expected) in [
+        (
+            "a device that never ends",
+            "/dev/zero".into(),
+            "not a regular file",
+        ),
+        ("a FIFO nobody writes", fifo, "not a regular file"),
+        ("a directory", dir.clone(), "not a regular file"),
+        ("a file over 1 MiB", huge, "larger than 1 MiB"),
+    ] {
+        let mut cmd = probe();
+        cmd.arg("serve").arg("--config").arg(&path);
+        let out = run(cmd);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{what}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}: {expected}", path.display())),
+            "{what}: {stderr}"
+        );
+    }
+    let mut cmd = probe();
+    cmd.arg("serve").arg("--config").arg(&at_cap);
+    let p = Running::start(cmd);
+    assert_eq!(get(p.addr, "/livez").0, 200, "exactly 1 MiB is still read");
 }
 
 #[test]

@@ -55,6 +55,9 @@ impl RedisBroker {
             let (host, after) = v6
                 .split_once(']')
                 .ok_or_else(|| invalid("unclosed [ in the host"))?;
+            if !after.is_empty() && !after.starts_with(':') {
+                return Err(invalid("unexpected text after ] in the host"));
+            }
             (host, after.strip_prefix(':'))
         } else {
             match hostport.rsplit_once(':') {
@@ -62,10 +65,28 @@ impl RedisBroker {
                 None => (hostport, None),
             }
         };
+        // Celery reads `redis://` and `redis://:6379` as localhost; any other host must be
+        // one a resolver can take.
+        let host_ok = if hostport.starts_with('[') {
+            host.parse::<std::net::Ipv6Addr>().is_ok()
+        } else {
+            host.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        };
+        if !host_ok {
+            return Err(invalid("the host has characters a host name cannot have"));
+        }
         let host = if host.is_empty() { "localhost" } else { host };
         let port = match port {
             None | Some("") => 6379,
-            Some(p) => p.parse().map_err(|_| invalid("the port is not a number"))?,
+            Some(p) if !p.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(invalid("the port is not a number"))
+            }
+            Some(p) => p
+                .parse()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| invalid("the port is not a number from 1 to 65535"))?,
         };
         let db = match path.trim_matches('/') {
             "" => 0,
@@ -164,6 +185,26 @@ mod tests {
         );
         let e = RedisBroker::parse("redis://h/x").unwrap_err();
         assert!(e.to_string().ends_with("the database is not a number"));
+        for (url, why) in [
+            (
+                "redis://h:99999/0",
+                "the port is not a number from 1 to 65535",
+            ),
+            ("redis://h:0/0", "the port is not a number from 1 to 65535"),
+            ("redis://h:+1/0", "the port is not a number"),
+            (
+                "redis://a b/0",
+                "the host has characters a host name cannot have",
+            ),
+            (
+                "redis://[zz]:1/0",
+                "the host has characters a host name cannot have",
+            ),
+            ("redis://[::1]x/0", "unexpected text after ] in the host"),
+        ] {
+            let e = RedisBroker::parse(url).unwrap_err().to_string();
+            assert!(e.ends_with(why), "{url}: {e}");
+        }
         let e = RedisBroker::parse("amqp://guest:guest@h//").unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -29,6 +29,15 @@ pub enum HttpError {
     /// The URL does not parse, or has no host.
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
+    /// The URL's host or port is not usable: a port out of 1 to 65535 or not in digits,
+    /// no host, unbalanced IPv6 brackets.
+    #[error("{reason} in URL {url}")]
+    Address {
+        /// The URL, with any password replaced by `***`.
+        url: String,
+        /// What is wrong: `invalid port "99999" (expected 1 to 65535)`.
+        reason: String,
+    },
     /// Only `http://` and `https://` are spoken here.
     #[error("unsupported scheme `{0}` (only http and https)")]
     UnsupportedScheme(String),
@@ -124,20 +133,20 @@ impl Target {
         let auth = uri
             .authority()
             .ok_or_else(|| HttpError::InvalidUrl(redact(url)))?;
-        let host = auth
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        if host.is_empty() {
-            return Err(HttpError::InvalidUrl(redact(url)));
-        }
+        // A host that cannot be a certificate name is refused before any connection.
         #[cfg(feature = "tls")]
-        if https && tls::server_name(&host).is_none() {
+        if https
+            && tls::server_name(auth.host().trim_start_matches('[').trim_end_matches(']')).is_none()
+        {
             return Err(HttpError::InvalidUrl(redact(url)));
         }
-        let port = auth.port_u16().unwrap_or(if https { 443 } else { 80 });
         let host_port = auth.as_str().rsplit('@').next().unwrap_or(auth.as_str());
+        let (host, port) =
+            crate::endpoint::split_host_port(host_port).map_err(|reason| HttpError::Address {
+                url: redact(url),
+                reason,
+            })?;
+        let port = port.unwrap_or(if https { 443 } else { 80 });
         let authority =
             HeaderValue::from_str(host_port).map_err(|_| HttpError::InvalidUrl(redact(url)))?;
         let basic = match auth.as_str().rsplit_once('@') {
@@ -194,7 +203,7 @@ impl Target {
         let mut t = self.clone();
         t.path = path_and_query
             .parse()
-            .map_err(|_| HttpError::InvalidUrl(path_and_query.to_owned()))?;
+            .map_err(|_| HttpError::InvalidUrl(crate::text::escape_control(path_and_query)))?;
         Ok(t)
     }
 
@@ -363,6 +372,48 @@ mod tests {
             Err(HttpError::InvalidUrl(_)) | Err(HttpError::UnsupportedScheme(_))
         ));
         assert_eq!(Target::parse("http://[::1]:9/").unwrap().addr(), "[::1]:9");
+    }
+
+    #[test]
+    fn bad_ports_and_hosts_are_refused_never_defaulted() {
+        for (url, reason) in [
+            (
+                "http://127.0.0.1:99999/",
+                "invalid port \"99999\" (expected 1 to 65535)",
+            ),
+            (
+                "http://127.0.0.1:65536/",
+                "invalid port \"65536\" (expected 1 to 65535)",
+            ),
+            (
+                "http://127.0.0.1:-1/",
+                "invalid port \"-1\" (expected 1 to 65535)",
+            ),
+            (
+                "http://127.0.0.1:abc/",
+                "invalid port \"abc\" (expected 1 to 65535)",
+            ),
+            (
+                "http://127.0.0.1:0/",
+                "invalid port \"0\" (expected 1 to 65535)",
+            ),
+            (
+                "http://127.0.0.1:+80/",
+                "invalid port \"+80\" (expected 1 to 65535)",
+            ),
+            (
+                "http://u:s3cret@h:99999/",
+                "invalid port \"99999\" (expected 1 to 65535)",
+            ),
+        ] {
+            let err = Target::parse(url).unwrap_err().to_string();
+            assert_eq!(err, format!("{reason} in URL {}", redact(url)));
+            assert!(!err.contains("s3cret"), "{err}");
+        }
+        assert!(Target::parse("http://[::1/").is_err());
+        assert!(Target::parse("http://:80/").is_err());
+        assert_eq!(Target::parse("http://h:65535/").unwrap().addr(), "h:65535");
+        assert_eq!(Target::parse("http://h:/").unwrap().addr(), "h:80");
     }
 
     #[cfg(feature = "tls")]

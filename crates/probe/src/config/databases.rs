@@ -35,8 +35,10 @@ pub(super) fn memcached(f: &mut Fields) -> Result<Built, ConfigError> {
 /// `redis`: `url` and `max_reply` (bytes).
 pub(super) fn redis(f: &mut Fields) -> Result<Built, ConfigError> {
     let mut check = RedisCheck::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
-    if let Some(bytes) = f.u32("max_reply")? {
-        check = check.max_reply(bytes as usize);
+    match f.u32("max_reply")? {
+        Some(0) => return Err(f.error("max_reply", "must be at least 1 (bytes)")),
+        Some(bytes) => check = check.max_reply(bytes as usize),
+        None => {}
     }
     Ok(Built::one(check))
 }
@@ -53,8 +55,12 @@ pub(super) fn postgres(f: &mut Fields) -> Result<Built, ConfigError> {
 /// `postgres-query`: `url` and `query`.
 pub(super) fn postgres_query(f: &mut Fields) -> Result<Built, ConfigError> {
     let mut check = PostgresQueryCheck::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
-    if let Some(sql) = f.string("query")? {
-        check = check.query(sql);
+    match f.string("query")? {
+        Some(sql) if sql.trim().is_empty() => {
+            return Err(f.error("query", "empty (write a statement, e.g. \"SELECT 1\")"))
+        }
+        Some(sql) => check = check.query(sql),
+        None => {}
     }
     Ok(Built::one(check))
 }
@@ -123,5 +129,36 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.contains("query: unknown key"), "{e}");
+    }
+
+    #[test]
+    fn empty_or_zero_values_are_refused_at_load() {
+        for (keys, expected) in [
+            (
+                "type = \"postgres-query\"\nurl = \"postgres://h/db\"\nquery = \"\"",
+                "check[0] \"c\".query: empty",
+            ),
+            (
+                "type = \"postgres-query\"\nurl = \"postgres://h/db\"\nquery = \"  \"",
+                "check[0] \"c\".query: empty",
+            ),
+            (
+                "type = \"redis\"\nurl = \"redis://h\"\nmax_reply = 0",
+                "check[0] \"c\".max_reply: must be at least 1",
+            ),
+            (
+                "type = \"redis\"\nurl = \"redis://a b\"",
+                "check[0] \"c\".url: invalid URL `redis://a b`: invalid host \"a b\"",
+            ),
+            (
+                "type = \"redis\"\nurl = \"redis://h:99999\"",
+                "check[0] \"c\".url: invalid URL `redis://h:99999`: invalid port \"99999\"",
+            ),
+        ] {
+            let e = parse(keys)
+                .err()
+                .unwrap_or_else(|| panic!("accepted: {keys}"));
+            assert!(e.starts_with(expected), "{keys}: {e}");
+        }
     }
 }

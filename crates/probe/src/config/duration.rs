@@ -1,18 +1,54 @@
 //! Durations as people write them in config: `800ms`, `2s`, `1.5s`, `1m30s`, `1h`.
+//!
+//! Every duration is bounded when it is read: timeouts, intervals, cache windows and the
+//! drain at [`MAX`] (24 hours), age limits (`max_age`) at [`MAX_AGE`] (366 days). Longer is
+//! a configuration error, so no deadline is ever added past the clock's range.
 
 use std::time::Duration;
 
 use super::ConfigError;
 
-/// Parses a duration given by a flag or a variable; the error names `from` (the flag or
-/// variable) and says how to write one.
+/// The longest timeout, interval, cache window, grace or drain: 24 hours.
+pub const MAX: Duration = Duration::from_secs(24 * 3600);
+
+/// The longest age limit (`max_age` of a check or of a `file-age` file): 366 days.
+pub const MAX_AGE: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// The longest value the key `key` takes: [`MAX_AGE`] for `max_age`, else [`MAX`].
+pub fn limit_for(key: &str) -> Duration {
+    if key == "max_age" {
+        MAX_AGE
+    } else {
+        MAX
+    }
+}
+
+/// Parses `value` and holds it to `limit`; the error is the problem, quoting the value.
+pub fn bounded(value: &str, limit: Duration) -> Result<Duration, String> {
+    match parse(value) {
+        Some(d) if d <= limit => Ok(d),
+        Some(_) => Err(format!(
+            "{value:?} is longer than the maximum of {}",
+            in_hours(limit)
+        )),
+        None => Err(format!(
+            "invalid duration {value:?} (write e.g. \"800ms\", \"2s\", \"1m\")"
+        )),
+    }
+}
+
+/// A limit as written in config: whole hours (`24h`, `8784h`) when it is some.
+fn in_hours(limit: Duration) -> String {
+    match limit.as_secs() {
+        s if s >= 3600 && s % 3600 == 0 && limit.subsec_nanos() == 0 => format!("{}h", s / 3600),
+        _ => probe_core::time::human(limit),
+    }
+}
+
+/// Parses a duration given by a flag or a variable, at most [`MAX`]; the error names
+/// `from` (the flag or variable) and says how to write one.
 pub fn option(value: &str, from: &str) -> Result<Duration, ConfigError> {
-    parse(value).ok_or_else(|| {
-        ConfigError::key(
-            from,
-            format!("invalid duration {value:?} (write e.g. \"800ms\", \"2s\", \"1m\")"),
-        )
-    })
+    bounded(value, MAX).map_err(|problem| ConfigError::key(from, problem))
 }
 
 /// Parses `s`; `None` when it is not a duration.
@@ -56,6 +92,25 @@ mod tests {
         assert_eq!(parse("1m30s"), Some(Duration::from_secs(90)));
         assert_eq!(parse("1h"), Some(Duration::from_secs(3600)));
         assert_eq!(parse("0s"), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn durations_past_their_limit_are_refused() {
+        assert_eq!(bounded("24h", MAX), Ok(MAX));
+        for huge in ["18446744073709551616ms", "99999999999999h", "24h1ms", "25h"] {
+            let e = bounded(huge, MAX).unwrap_err();
+            assert_eq!(e, format!("{huge:?} is longer than the maximum of 24h"));
+        }
+        assert!(bounded("366d", MAX_AGE).is_err(), "no unit d");
+        assert_eq!(bounded("8784h", MAX_AGE), Ok(MAX_AGE));
+        assert!(bounded("8785h", MAX_AGE).is_err());
+        assert_eq!(limit_for("max_age"), MAX_AGE);
+        assert_eq!(limit_for("timeout"), MAX);
+        let e = option("99999999999999h", "--heartbeat-interval").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--heartbeat-interval: \"99999999999999h\" is longer than the maximum of 24h"
+        );
     }
 
     #[test]

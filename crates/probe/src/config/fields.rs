@@ -79,16 +79,14 @@ impl Fields {
         }
     }
 
-    /// A duration written as a string (`"800ms"`, `"2s"`).
+    /// A duration written as a string (`"800ms"`, `"2s"`), at most
+    /// [`limit_for(key)`](super::duration::limit_for).
     pub fn duration(&mut self, key: &'static str) -> Result<Option<Duration>, ConfigError> {
         match self.string(key)? {
             None => Ok(None),
-            Some(s) => super::duration::parse(&s).map(Some).ok_or_else(|| {
-                self.error(
-                    key,
-                    format!("invalid duration {s:?} (write e.g. \"800ms\", \"2s\", \"1m\")"),
-                )
-            }),
+            Some(s) => super::duration::bounded(&s, super::duration::limit_for(key))
+                .map(Some)
+                .map_err(|problem| self.error(key, problem)),
         }
     }
 

@@ -9,7 +9,7 @@ use super::{ConfigError, Fields};
 /// `file-age`: `path` and `max_age` (both required). This `max_age` is the file's, not
 /// the policy's staleness limit.
 pub(super) fn file_age(f: &mut Fields) -> Result<Built, ConfigError> {
-    let path = f.required_string("path")?;
+    let path = path(f)?;
     let max_age = f
         .duration("max_age")?
         .ok_or_else(|| f.error("max_age", "missing (required)"))?;
@@ -18,7 +18,19 @@ pub(super) fn file_age(f: &mut Fields) -> Result<Built, ConfigError> {
 
 /// `file-exists`: `path` (required).
 pub(super) fn file_exists(f: &mut Fields) -> Result<Built, ConfigError> {
-    Ok(Built::one(FileExistsCheck::new(f.required_string("path")?)))
+    Ok(Built::one(FileExistsCheck::new(path(f)?)))
+}
+
+/// `path`: required, and not empty (an empty path names no file, so it could never pass).
+fn path(f: &mut Fields) -> Result<String, ConfigError> {
+    let path = f.required_string("path")?;
+    if path.is_empty() {
+        return Err(f.error(
+            "path",
+            "empty (write the file's path, e.g. \"/tmp/worker.live\")",
+        ));
+    }
+    Ok(path)
 }
 
 #[cfg(test)]
@@ -41,6 +53,10 @@ mod tests {
         assert_eq!(e, "check[0] \"c\".max_age: missing (required)");
         let e = refused("type = \"file-exists\"");
         assert_eq!(e, "check[0] \"c\".path: missing (required)");
+        let e = refused("type = \"file-age\"\npath = \"\"\nmax_age = \"70s\"");
+        assert!(e.starts_with("check[0] \"c\".path: empty"), "{e}");
+        let e = refused("type = \"file-exists\"\npath = \"\"");
+        assert!(e.starts_with("check[0] \"c\".path: empty"), "{e}");
         let c = one("type = \"file-exists\"\npath = \"/tmp/ready\"\nmax_age = \"5s\"").unwrap();
         assert_eq!(c.policy.max_age, Some(Duration::from_secs(5)));
     }

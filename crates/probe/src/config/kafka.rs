@@ -62,7 +62,7 @@ fn check_address(entry: &str) -> Result<(), &'static str> {
     }
     let (host, port) = entry.rsplit_once(':').ok_or("no port")?;
     match port.parse::<u16>() {
-        Ok(p) if p > 0 => {}
+        Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => {}
         _ => return Err("the port must be a number from 1 to 65535"),
     }
     let valid_name = |h: &str| {
@@ -181,6 +181,7 @@ mod tests {
             ("kafka", "`kafka` is not host:port: no port"),
             ("kafka:0", "`kafka:0` is not host:port: the port must be a number from 1 to 65535"),
             ("kafka:99999", "`kafka:99999` is not host:port: the port must be a number from 1 to 65535"),
+            ("kafka:+9092", "`kafka:+9092` is not host:port: the port must be a number from 1 to 65535"),
             (":9092", "`:9092` is not host:port: no host"),
             ("::1:9092", "`::1:9092` is not host:port: write an IPv6 address in brackets, e.g. [::1]:9092"),
             ("PLAINTEXT://k:9092", "`PLAINTEXT://k:9092` is not host:port: leave out the listener name (PLAINTEXT://...)"),

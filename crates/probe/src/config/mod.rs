@@ -181,12 +181,11 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads and checks `path`.
+    /// Reads and checks `path`: a regular file of at most [`MAX_FILE_SIZE`] bytes (a FIFO,
+    /// a device or a directory is refused before it is opened, so it can neither block
+    /// nor flood memory).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::general(format!("cannot read: {}", probe_core::text::io_reason(&e)))
-                .in_file(path)
-        })?;
+        let text = read_bounded(path).map_err(|e| e.in_file(path))?;
         Config::parse(&text).map_err(|e| e.in_file(path))
     }
 
@@ -255,6 +254,39 @@ impl Config {
     }
 }
 
+/// The largest configuration file read: 1 MiB.
+pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
+/// The text of `path`, if it is a regular UTF-8 file of at most [`MAX_FILE_SIZE`] bytes;
+/// at most one byte more is ever read.
+fn read_bounded(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| {
+        ConfigError::general(format!("cannot read: {}", probe_core::text::io_reason(&e)))
+    };
+    // `metadata` follows symbolic links and never opens the file: a FIFO would block.
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(ConfigError::general(
+            "not a regular file (a FIFO, device or directory cannot be a configuration)",
+        ));
+    }
+    let too_large = || ConfigError::general("larger than 1 MiB (the largest configuration read)");
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| ConfigError::general("cannot read: not UTF-8 text"))
+}
+
 fn top_table(top: &mut Fields, key: &'static str) -> Result<Option<toml::Table>, ConfigError> {
     top.table(key)
 }
@@ -290,12 +322,7 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
         }
     }
     let path_prefix = f.string("path_prefix")?.unwrap_or_default();
-    if !path_prefix.is_empty() && !path_prefix.starts_with('/') {
-        return Err(f.error(
-            "path_prefix",
-            format!("{path_prefix:?} must start with `/`"),
-        ));
-    }
+    check_path_prefix(&path_prefix).map_err(|p| f.error("path_prefix", p))?;
     let trust_forwarded = f.bool("trust_forwarded")?.unwrap_or(d.trust_forwarded);
     let details = match f.string("details")? {
         Some(s) => s
@@ -327,12 +354,40 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
     })
 }
 
+/// A route prefix: empty, or `/` and segments of unreserved characters (letters, digits,
+/// `-`, `.`, `_`, `~`), a trailing `/` allowed. Anything else (`/a?b`, `/a b`, `//`) could
+/// never match a request path, and every route would answer 404.
+pub fn check_path_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.is_empty() || prefix == "/" {
+        return Ok(());
+    }
+    let Some(rest) = prefix.strip_prefix('/') else {
+        return Err(format!("{prefix:?} must start with `/`"));
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let segment_ok = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    };
+    if rest.split('/').all(segment_ok) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{prefix:?} is not a path prefix (write `/` and segments of letters, digits, `-`, `.`, `_`, `~`, e.g. \"/kpow\")"
+        ))
+    }
+}
+
 /// `0.0.0.0:8080`, `[::]:8080`, `localhost:8080`, or `:8080` (all IPv4 interfaces).
 pub fn parse_listen(s: &str) -> Option<SocketAddr> {
     if let Ok(a) = s.parse() {
         return Some(a);
     }
     let (host, port) = s.rsplit_once(':')?;
+    if !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let port: u16 = port.parse().ok()?;
     match host {
         "" => Some(SocketAddr::from(([0, 0, 0, 0], port))),
@@ -352,5 +407,41 @@ fn syntax_error(text: &str, e: &toml::de::Error) -> ConfigError {
             ConfigError::general(format!("line {line}, column {column}: {}", message.trim()))
         }
         None => ConfigError::general(message.trim().to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_ports_are_digits() {
+        assert_eq!(
+            parse_listen(":8080"),
+            Some(SocketAddr::from(([0, 0, 0, 0], 8080)))
+        );
+        for bad in [":+8080", "localhost:+80", ":-1", ":65536", "127.0.0.1:+80"] {
+            assert_eq!(parse_listen(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn path_prefixes_are_slash_and_plain_segments() {
+        for good in ["", "/", "/kpow", "/kpow/", "/a/b-c.d_e~f", "/v1"] {
+            assert_eq!(check_path_prefix(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "/a?b", "/a b", "//", "/a//b", "/a#b", "/%2e", "kpow", "/a\r\n",
+        ] {
+            assert!(check_path_prefix(bad).is_err(), "{bad}");
+        }
+        let e = Config::parse("[server]\npath_prefix = \"/a?b\"")
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string()
+                .starts_with("server.path_prefix: \"/a?b\" is not a path prefix"),
+            "{e}"
+        );
     }
 }
