@@ -118,7 +118,7 @@ pub fn plan(args: &CheckArgs) -> Result<Plan, ConfigError> {
         probe_core::endpoint::parse_address(addr.trim_end_matches('/')).map_err(|e| {
             ConfigError::key(flag, format!("{e} in {}", probe_core::text::redact(&url)))
         })?;
-    } else if file.is_none() {
+    } else if file.is_none() && grpc.is_none() {
         Target::parse(&url).map_err(|e| ConfigError::key(flag, e.to_string()))?;
     }
     let tls = match &args.ca_file {

@@ -69,6 +69,9 @@ pub fn parse(url: &str) -> Result<GrpcTarget, ConfigError> {
 /// `host:port` with a non-zero port; an IPv6 host in brackets.
 fn host_port(authority: &str) -> Option<String> {
     let (host, port) = authority.rsplit_once(':')?;
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
     let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';
     let ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
@@ -176,6 +179,7 @@ mod tests {
             ("grpc://h:0", "needs HOST:PORT"),
             ("grpc://h:70000", "needs HOST:PORT"),
             ("grpc://:80", "needs HOST:PORT"),
+            ("grpc://h:+80", "needs HOST:PORT"),
             ("grpc://[::1:80", "needs HOST:PORT"),
             ("grpc://h h:80", "needs HOST:PORT"),
             ("grpc://u:p@h:80", "no user or password"),
