@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::engine::{self, Entry, Pending, View};
 use crate::publish::{Hook, Publish};
 use crate::report::{CheckReport, HistoryEntry, Report};
-use crate::{Check, Policy, Probe, Readiness, Schedule, Scope, Shutdown, Startup, Status};
+use crate::{Check, Observer, Policy, Probe, Readiness, Schedule, Scope, Shutdown, Startup, Status};
 
 /// How many runs of each check [`Health::history`] keeps unless
 /// [`Builder::history`] says otherwise.
@@ -244,6 +244,7 @@ impl Builder {
             background: Mutex::new(Vec::new()),
             statuses: Probe::ALL.map(|_| watch::channel(Status::Fail).0),
             publishing: Mutex::new(()),
+            hook: hook.clone(),
         });
         let weak: Weak<dyn Publish> = Arc::downgrade(&inner) as Weak<dyn Publish>;
         hook.bind(weak);
@@ -292,6 +293,8 @@ struct Inner {
     statuses: [watch::Sender<Status>; 3],
     /// Publications happen one at a time, so the last one sent is the newest state.
     publishing: Mutex<()>,
+    /// Shared with the entries: where runs and evaluations are told to observers.
+    hook: Hook,
 }
 
 impl Drop for Inner {
@@ -471,6 +474,12 @@ impl Health {
         self.entry(name).map(|e| e.history())
     }
 
+    /// Tells `observer` of every run that finishes and every evaluation that answers from
+    /// now on (see [`Observer`]). It runs no check and is never removed.
+    pub fn observe(&self, observer: impl Observer) {
+        self.0.hook.observe(Arc::new(observer));
+    }
+
     fn entry(&self, name: &str) -> Option<&Arc<Entry>> {
         self.0.entries.iter().find(|e| *e.name == *name)
     }
@@ -484,7 +493,9 @@ impl Health {
         let inner = &self.0;
         let whole = !matches!(select, Select::Only(_));
         if probe == Probe::Startup && whole && inner.startup.has_passed() {
-            return self.finish(probe, Vec::new());
+            let report = self.finish(probe, Vec::new());
+            inner.hook.evaluated(probe, report.status);
+            return report;
         }
         let gated = probe == Probe::Readiness && whole && !inner.startup.has_passed();
         let budget = self.deadline(probe);
@@ -552,6 +563,7 @@ impl Health {
         if probe == Probe::Startup && *select == Select::All && report.status.is_passing() {
             self.latch();
         }
+        inner.hook.evaluated(probe, report.status);
         report
     }
 

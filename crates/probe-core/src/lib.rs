@@ -79,6 +79,7 @@ mod health;
 pub mod heartbeat;
 #[cfg(feature = "http")]
 pub mod http_client;
+mod observe;
 mod policy;
 pub mod proto;
 mod publish;
@@ -94,6 +95,7 @@ pub use attachment::Attachment;
 pub use check::{from_fn, BoxFuture, Check, FnCheck, Outcome};
 pub use handles::{Readiness, Shutdown, Startup};
 pub use health::{is_valid_name, BuildError, Builder, Health, Select, DEFAULT_HISTORY};
+pub use observe::Observer;
 pub use policy::{Policy, Schedule};
 pub use report::{CheckReport, HistoryEntry, Report, ReportKind, Trend};
 #[cfg(feature = "signal")]
