@@ -12,7 +12,9 @@ use tokio::time::Instant;
 use crate::engine::{self, Entry, Pending, View};
 use crate::publish::{Hook, Publish};
 use crate::report::{CheckReport, HistoryEntry, Report};
-use crate::{Check, Observer, Policy, Probe, Readiness, Schedule, Scope, Shutdown, Startup, Status};
+use crate::{
+    Check, Observer, Policy, Probe, Readiness, Schedule, Scope, Shutdown, Startup, Status,
+};
 
 /// How many runs of each check [`Health::history`] keeps unless
 /// [`Builder::history`] says otherwise.
@@ -472,6 +474,15 @@ impl Health {
     /// `None` if there is no such check.
     pub fn history(&self, name: &str) -> Option<Vec<HistoryEntry>> {
         self.entry(name).map(|e| e.history())
+    }
+
+    /// The check `name`'s status now, in its own view (as [`Health::subscribe_check`]
+    /// reads it), from its latest result: no check runs. Before its first run a check in
+    /// readiness or startup fails and a liveness-only check passes (a non-critical check
+    /// warns instead of failing). `None` if there is no such check.
+    pub fn check_status(&self, name: &str) -> Option<Status> {
+        self.entry(name)
+            .map(|e| e.current_status(Instant::now(), e.own_view()))
     }
 
     /// Tells `observer` of every run that finishes and every evaluation that answers from

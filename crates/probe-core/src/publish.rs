@@ -47,14 +47,24 @@ impl Hook {
 
     /// Tells every observer that a run of `check` finished.
     pub(crate) fn ran(&self, check: &str, raw: Status, duration: Duration) {
-        for o in self.observers.read().unwrap_or_else(|p| p.into_inner()).iter() {
+        for o in self
+            .observers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             o.on_run(check, raw, duration);
         }
     }
 
     /// Tells every observer that an evaluation of `probe` answered `status`.
     pub(crate) fn evaluated(&self, probe: Probe, status: Status) {
-        for o in self.observers.read().unwrap_or_else(|p| p.into_inner()).iter() {
+        for o in self
+            .observers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             o.on_evaluation(probe, status);
         }
     }

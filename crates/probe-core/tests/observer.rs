@@ -16,7 +16,10 @@ struct Seen {
 
 impl Observer for Seen {
     fn on_run(&self, check: &str, raw: Status, duration: Duration) {
-        self.runs.lock().unwrap().push((check.to_owned(), raw, duration));
+        self.runs
+            .lock()
+            .unwrap()
+            .push((check.to_owned(), raw, duration));
     }
 
     fn on_evaluation(&self, probe: Probe, status: Status) {
@@ -69,7 +72,15 @@ async fn each_run_is_told_once_with_its_raw_status_and_duration_and_reuse_is_no_
         "a timeout is a failed run as long as the timeout"
     );
     let evaluations = seen.evaluations.lock().unwrap().clone();
-    assert_eq!(evaluations.len(), 4, "a reused result is still an evaluation");
+    assert_eq!(
+        evaluations.len(),
+        4,
+        "a reused result is still an evaluation"
+    );
     assert!(evaluations.iter().all(|(p, _)| *p == Probe::Readiness));
-    assert_eq!(evaluations[3].1, Status::Pass, "two failures of three allowed");
+    assert_eq!(
+        evaluations[3].1,
+        Status::Pass,
+        "two failures of three allowed"
+    );
 }
