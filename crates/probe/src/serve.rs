@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use probe_core::Health;
+use probe_http::metrics::Metrics;
 use probe_http::{Connect, Dialect, Kpow, Kubernetes, OpenKlant, ProbeService, ServerConfig};
 
 use crate::cli::ServeArgs;
@@ -85,6 +86,14 @@ pub fn dialect(
 pub fn service(config: &Config) -> Result<(Health, ProbeService), ConfigError> {
     let health = config.health()?;
     let mut b = ProbeService::builder().path_prefix(&config.server.path_prefix);
+    if config.server.metrics {
+        // Before the dialects, so the connect dialect's catch-all does not take the path.
+        let mut route = Metrics::new(&health).route();
+        if let Some(clients) = &config.server.metrics_clients {
+            route = route.clients(clients.clone());
+        }
+        b = b.dialect(route);
+    }
     for name in &config.server.dialects {
         if name == "connect" {
             // It answers every path, so it is asked after the other dialects wherever it

@@ -13,6 +13,7 @@ mod fields;
 mod files;
 pub mod kafka;
 mod kafka_connect;
+mod metrics;
 mod network;
 #[cfg(test)]
 mod testing;
@@ -117,6 +118,10 @@ pub struct ServerSettings {
     pub allow_clients: Option<ClientAllowList>,
     /// The host names requests may be addressed to (`None`: any host).
     pub allowed_hosts: Option<AllowedHosts>,
+    /// Whether `/metrics` is served.
+    pub metrics: bool,
+    /// The networks that may scrape `/metrics` (`None`: every client that may ask).
+    pub metrics_clients: Option<ClientAllowList>,
 }
 
 impl Default for ServerSettings {
@@ -131,6 +136,8 @@ impl Default for ServerSettings {
             max_connections: 1024,
             allow_clients: None,
             allowed_hosts: None,
+            metrics: false,
+            metrics_clients: None,
         }
     }
 }
@@ -308,6 +315,7 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
         return Err(f.error("max_connections", "must be at least 1"));
     }
     let (allow_clients, allowed_hosts) = access::parse(&mut f)?;
+    let (metrics, metrics_clients) = metrics::parse(&mut f)?;
     f.finish()?;
     Ok(ServerSettings {
         listen,
@@ -319,6 +327,8 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
         max_connections,
         allow_clients,
         allowed_hosts,
+        metrics,
+        metrics_clients,
     })
 }
 
