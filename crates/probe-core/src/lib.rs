@@ -90,6 +90,7 @@ mod status;
 pub mod testing;
 pub mod text;
 pub mod time;
+mod transitions;
 
 pub use attachment::Attachment;
 pub use check::{from_fn, BoxFuture, Check, FnCheck, Outcome};
@@ -102,3 +103,4 @@ pub use report::{CheckReport, HistoryEntry, Report, ReportKind, Trend};
 pub use shutdown_signal::{drain_on_signal, TermSignals};
 pub use shutdown_signal::{Drain, StopSignals};
 pub use status::{ParseError, Probe, Scope, Status};
+pub use transitions::log_transitions;

@@ -128,9 +128,13 @@ fn connect_dialect(config: &Config, health: &Health) -> Result<Connect, ConfigEr
 
 /// Serves `config` until SIGTERM/SIGINT and the drain after it: builds the engine
 /// (starting its background work), then runs the [`sidecar`](crate::sidecar) loop,
-/// announcing `probe listening on http://ADDR (dialects: …)`. Call inside a runtime.
+/// announcing `probe listening on http://ADDR (dialects: …)`, and logging each change of
+/// a check's or a probe's status ([`probe_core::log_transitions`]). Call inside a runtime.
 pub async fn run(config: Config) -> Result<(), RunError> {
     let (health, service) = service(&config).map_err(RunError::Config)?;
+    // Each change of a check or a probe, logged once from the status stream; it ends
+    // with the last clone of `health`.
+    tokio::spawn(probe_core::log_transitions(&health));
     let dialects = config.server.dialects.join(", ");
     sidecar::run(Sidecar {
         listen: config.server.listen,
