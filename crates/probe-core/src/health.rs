@@ -410,6 +410,11 @@ impl Health {
             .map(|e| &*e.name)
     }
 
+    /// Names of every check, in registration order.
+    pub fn check_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.entries.iter().map(|e| &*e.name)
+    }
+
     /// Whether `probe` has no checks at all.
     pub fn is_empty(&self, probe: Probe) -> bool {
         !self.0.entries.iter().any(|e| e.in_probe(probe))
@@ -483,6 +488,11 @@ impl Health {
     pub fn check_status(&self, name: &str) -> Option<Status> {
         self.entry(name)
             .map(|e| e.current_status(Instant::now(), e.own_view()))
+    }
+
+    /// The policy the check `name` runs under; `None` if there is no such check.
+    pub fn policy(&self, name: &str) -> Option<&Policy> {
+        self.entry(name).map(|e| &e.policy)
     }
 
     /// Tells `observer` of every run that finishes and every evaluation that answers from

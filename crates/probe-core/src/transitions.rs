@@ -30,17 +30,9 @@ use crate::{Health, Probe, Status};
 /// The future holds no [`Health`]: it ends when the `Health` and every clone of it are
 /// dropped.
 pub fn log_transitions(health: &Health) -> impl Future<Output = ()> + Send + 'static {
-    let mut names: Vec<String> = Vec::new();
-    for p in Probe::ALL {
-        for n in health.names(p) {
-            if !names.iter().any(|have| have == n) {
-                names.push(n.to_owned());
-            }
-        }
-    }
-    let checks: Vec<_> = names
-        .into_iter()
-        .filter_map(|n| health.subscribe_check(&n).map(|rx| (n, rx)))
+    let checks: Vec<_> = health
+        .check_names()
+        .filter_map(|n| health.subscribe_check(n).map(|rx| (n.to_owned(), rx)))
         .collect();
     let probes: Vec<_> = Probe::ALL
         .into_iter()

@@ -63,6 +63,7 @@ mod query;
 pub mod response;
 mod server;
 mod service;
+mod statusz;
 
 pub use access::{ClientAddr, Details};
 pub use allow::{AllowedHosts, Cidr, CidrError, ClientAllowList, HostPatternError};

@@ -200,15 +200,7 @@ impl Series {
 
 /// Every check's name once, in registration order.
 fn all_names(health: &Health) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for p in Probe::ALL {
-        for n in health.names(p) {
-            if !names.iter().any(|have| have == n) {
-                names.push(n.to_owned());
-            }
-        }
-    }
-    names
+    health.check_names().map(str::to_owned).collect()
 }
 
 // === impl Counting ===
