@@ -414,6 +414,12 @@ impl Entry {
     pub(crate) fn history(&self) -> Vec<HistoryEntry> {
         self.slot().history.iter().cloned().collect()
     }
+
+    /// The report of the latest finished run, read now in the check's own view.
+    pub(crate) fn latest(&self) -> Option<CheckReport> {
+        let last = self.slot().last.clone()?;
+        Some(self.report(&last, Instant::now(), true, self.own_view()))
+    }
 }
 
 /// Runs `entry` every `period` until it is dropped.

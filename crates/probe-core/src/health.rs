@@ -490,6 +490,14 @@ impl Health {
             .map(|e| e.current_status(Instant::now(), e.own_view()))
     }
 
+    /// The report of the check `name`'s latest finished run, read now in its own view
+    /// (staleness applied, `cached` true): no check runs. Unlike the stream, which sends a
+    /// report only when the status changes, it follows every run (its message, duration,
+    /// consecutive failures). `None` before the first run or if there is no such check.
+    pub fn latest(&self, name: &str) -> Option<CheckReport> {
+        self.entry(name).and_then(|e| e.latest())
+    }
+
     /// The policy the check `name` runs under; `None` if there is no such check.
     pub fn policy(&self, name: &str) -> Option<&Policy> {
         self.entry(name).map(|e| &e.policy)

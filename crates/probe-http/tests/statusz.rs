@@ -49,8 +49,8 @@ async fn ask(service: &ProbeService, path: &str, from: &str) -> (http::response:
     (parts, String::from_utf8(body.to_vec()).unwrap())
 }
 
-async fn three_runs(h: &Health) {
-    for _ in 0..3 {
+async fn four_runs(h: &Health) {
+    for _ in 0..4 {
         tokio::time::timeout(
             Duration::from_secs(10),
             h.evaluate(Probe::Readiness, &Select::All),
@@ -63,7 +63,7 @@ async fn three_runs(h: &Health) {
 #[tokio::test]
 async fn the_page_shows_the_failing_check_its_message_escaped_and_one_cell_per_run() {
     let h = health();
-    three_runs(&h).await;
+    four_runs(&h).await;
     let service = ProbeService::builder()
         .path_prefix("/health")
         .dialect(Kubernetes::new(h.clone()))
@@ -94,7 +94,7 @@ async fn the_page_shows_the_failing_check_its_message_escaped_and_one_cell_per_r
         .expect("a row for db");
     assert_eq!(
         row.matches("class=\"cell ").count(),
-        3,
+        4,
         "one cell per run: {row}"
     );
     assert_eq!(
@@ -102,9 +102,10 @@ async fn the_page_shows_the_failing_check_its_message_escaped_and_one_cell_per_r
         2,
         "one failure is inside the threshold"
     );
-    assert_eq!(row.matches("class=\"cell fail\"").count(), 1);
+    assert_eq!(row.matches("class=\"cell fail\"").count(), 2);
     assert!(row.contains("timeout 800ms"), "{row}");
     assert!(row.contains("thresholds 2 fail / 1 pass"), "{row}");
+    assert!(row.contains("3 failure(s) in a row"), "{row}");
     let loop_row = body.split("<tr id=\"check-loop\"").nth(1).unwrap();
     assert!(loop_row.contains("no run yet"));
 }
@@ -112,7 +113,7 @@ async fn the_page_shows_the_failing_check_its_message_escaped_and_one_cell_per_r
 #[tokio::test]
 async fn remote_clients_read_reason_withheld_and_json_carries_the_same_data() {
     let h = health();
-    three_runs(&h).await;
+    four_runs(&h).await;
     let service = ProbeService::builder()
         .dialect(Kubernetes::new(h.clone()))
         .build();
@@ -133,14 +134,15 @@ async fn remote_clients_read_reason_withheld_and_json_carries_the_same_data() {
     );
     assert_eq!(db["policy"]["timeout_ms"], 800);
     assert_eq!(db["policy"]["failure_threshold"], 2);
-    assert_eq!(db["runs"].as_array().unwrap().len(), 3);
-    assert_eq!(db["runs"][2]["status"], "fail");
+    assert_eq!(db["runs"].as_array().unwrap().len(), 4);
+    assert_eq!(db["runs"][3]["status"], "fail");
     assert!(db["age_ms"].as_u64().is_some());
+    assert_eq!(db["consecutive_failures"], 3, "as of the last run");
     assert_eq!(v["probes"][1]["probe"], "readiness");
     assert_eq!(v["probes"][1]["status"], "fail");
 
     let (_, remote_json) = ask(&service, "/statusz?format=json", "10.0.0.7:40000").await;
     let v: serde_json::Value = serde_json::from_str(&remote_json).unwrap();
     assert_eq!(v["checks"][0]["message"], "reason withheld");
-    assert_eq!(v["checks"][0]["runs"][2]["message"], "reason withheld");
+    assert_eq!(v["checks"][0]["runs"][3]["message"], "reason withheld");
 }

@@ -108,9 +108,7 @@ pub(crate) fn page(health: &Health, show: bool) -> Page {
     let checks = health
         .check_names()
         .map(|name| {
-            let last = health
-                .subscribe_check(name)
-                .and_then(|rx| rx.borrow().clone());
+            let last = health.latest(name);
             let policy = health.policy(name).cloned().unwrap_or_default();
             let runs = health.history(name).unwrap_or_default();
             CheckRow {
@@ -120,7 +118,11 @@ pub(crate) fn page(health: &Health, show: bool) -> Page {
                     .filter(|p| health.contains(*p, name))
                     .map(Probe::as_str)
                     .collect(),
-                status: health.check_status(name).unwrap_or(Status::Fail),
+                status: last
+                    .as_ref()
+                    .map(|r| r.status)
+                    .or_else(|| health.check_status(name))
+                    .unwrap_or(Status::Fail),
                 raw: last.as_ref().map(|r| r.raw),
                 message: last.as_ref().and_then(|r| withhold(r.message.as_deref())),
                 age_ms: last
