@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The project's test command: makes sure the real servers the tests talk to are running
-# (starting or installing them where they are missing), then runs the whole test suite to
+# (starting or installing them where they are missing) and the metrics linters
+# (scripts/metrics-lint.sh), then runs the whole test suite to
 # the end, doc tests included, even when some tests fail; exits non-zero if any did.
 # Usage: scripts/test.sh [extra cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
 ensure_services
+# promtool and the official Python client, for the /metrics tests.
+scripts/metrics-lint.sh install
 status=0
 cargo test --workspace --all-targets --no-fail-fast "$@" || status=$?
 cargo test --workspace --doc --no-fail-fast || status=$?

@@ -189,11 +189,10 @@ impl Entry {
                 Err(_) => Outcome::fail("check was cancelled"),
             };
         let finished = Instant::now();
-        let (run, changed) = self.record(
-            outcome,
-            finished.saturating_duration_since(started),
-            finished,
-        );
+        let duration = finished.saturating_duration_since(started);
+        let raw = outcome.status;
+        let (run, changed) = self.record(outcome, duration, finished);
+        self.hook.ran(&self.name, raw, duration);
         tx.send_replace(Some(run.clone()));
         self.announce(&run, finished);
         // The probes' statuses can only have moved if this check's did: a run that left it
@@ -414,6 +413,12 @@ impl Entry {
     /// The last runs, oldest first.
     pub(crate) fn history(&self) -> Vec<HistoryEntry> {
         self.slot().history.iter().cloned().collect()
+    }
+
+    /// The report of the latest finished run, read now in the check's own view.
+    pub(crate) fn latest(&self) -> Option<CheckReport> {
+        let last = self.slot().last.clone()?;
+        Some(self.report(&last, Instant::now(), true, self.own_view()))
     }
 }
 

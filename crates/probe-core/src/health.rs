@@ -13,7 +13,9 @@ use tokio::time::Instant;
 use crate::engine::{self, Entry, Pending, View};
 use crate::publish::{Hook, Publish};
 use crate::report::{CheckReport, HistoryEntry, Report};
-use crate::{Check, Policy, Probe, Readiness, Schedule, Scope, Shutdown, Startup, Status};
+use crate::{
+    Check, Observer, Policy, Probe, Readiness, Schedule, Scope, Shutdown, Startup, Status,
+};
 
 /// How many runs of each check [`Health::history`] keeps unless
 /// [`Builder::history`] says otherwise.
@@ -246,6 +248,7 @@ impl Builder {
             background: Mutex::new(Vec::new()),
             statuses: Probe::ALL.map(|_| watch::channel(Status::Fail).0),
             publishing: Mutex::new(()),
+            hook: hook.clone(),
         });
         let weak: Weak<dyn Publish> = Arc::downgrade(&inner) as Weak<dyn Publish>;
         hook.bind(weak);
@@ -294,6 +297,8 @@ struct Inner {
     statuses: [watch::Sender<Status>; 3],
     /// Publications happen one at a time, so the last one sent is the newest state.
     publishing: Mutex<()>,
+    /// Shared with the entries: where runs and evaluations are told to observers.
+    hook: Hook,
 }
 
 impl Drop for Inner {
@@ -407,6 +412,11 @@ impl Health {
             .map(|e| &*e.name)
     }
 
+    /// Names of every check, in registration order.
+    pub fn check_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.entries.iter().map(|e| &*e.name)
+    }
+
     /// Whether `probe` has no checks at all.
     pub fn is_empty(&self, probe: Probe) -> bool {
         !self.0.entries.iter().any(|e| e.in_probe(probe))
@@ -473,6 +483,34 @@ impl Health {
         self.entry(name).map(|e| e.history())
     }
 
+    /// The check `name`'s status now, in its own view (as [`Health::subscribe_check`]
+    /// reads it), from its latest result: no check runs. Before its first run a check in
+    /// readiness or startup fails and a liveness-only check passes (a non-critical check
+    /// warns instead of failing). `None` if there is no such check.
+    pub fn check_status(&self, name: &str) -> Option<Status> {
+        self.entry(name)
+            .map(|e| e.current_status(Instant::now(), e.own_view()))
+    }
+
+    /// The report of the check `name`'s latest finished run, read now in its own view
+    /// (staleness applied, `cached` true): no check runs. Unlike the stream, which sends a
+    /// report only when the status changes, it follows every run (its message, duration,
+    /// consecutive failures). `None` before the first run or if there is no such check.
+    pub fn latest(&self, name: &str) -> Option<CheckReport> {
+        self.entry(name).and_then(|e| e.latest())
+    }
+
+    /// The policy the check `name` runs under; `None` if there is no such check.
+    pub fn policy(&self, name: &str) -> Option<&Policy> {
+        self.entry(name).map(|e| &e.policy)
+    }
+
+    /// Tells `observer` of every run that finishes and every evaluation that answers from
+    /// now on (see [`Observer`]). It runs no check and is never removed.
+    pub fn observe(&self, observer: impl Observer) {
+        self.0.hook.observe(Arc::new(observer));
+    }
+
     fn entry(&self, name: &str) -> Option<&Arc<Entry>> {
         self.0.entries.iter().find(|e| *e.name == *name)
     }
@@ -486,7 +524,9 @@ impl Health {
         let inner = &self.0;
         let whole = !matches!(select, Select::Only(_));
         if probe == Probe::Startup && whole && inner.startup.has_passed() {
-            return self.finish(probe, Vec::new());
+            let report = self.finish(probe, Vec::new());
+            inner.hook.evaluated(probe, report.status);
+            return report;
         }
         let gated = probe == Probe::Readiness && whole && !inner.startup.has_passed();
         let budget = self.deadline(probe);
@@ -554,6 +594,7 @@ impl Health {
         if probe == Probe::Startup && *select == Select::All && report.status.is_passing() {
             self.latch();
         }
+        inner.hook.evaluated(probe, report.status);
         report
     }
 

@@ -79,6 +79,7 @@ mod health;
 pub mod heartbeat;
 #[cfg(feature = "http")]
 pub mod http_client;
+mod observe;
 mod policy;
 pub mod proto;
 mod publish;
@@ -89,14 +90,17 @@ mod status;
 pub mod testing;
 pub mod text;
 pub mod time;
+mod transitions;
 
 pub use attachment::Attachment;
 pub use check::{from_fn, BoxFuture, Check, FnCheck, Outcome};
 pub use handles::{Readiness, Shutdown, Startup};
 pub use health::{is_valid_name, BuildError, Builder, Health, Select, DEFAULT_HISTORY};
+pub use observe::Observer;
 pub use policy::{Policy, Schedule};
 pub use report::{CheckReport, HistoryEntry, Report, ReportKind, Trend};
 #[cfg(feature = "signal")]
 pub use shutdown_signal::{drain_on_signal, TermSignals};
 pub use shutdown_signal::{Drain, StopSignals};
 pub use status::{ParseError, Probe, Scope, Status};
+pub use transitions::log_transitions;

@@ -5,7 +5,10 @@
 //! recomputes each probe's status from the latest results (no check runs) and publishes
 //! what changed.
 
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
+use std::time::Duration;
+
+use crate::{Observer, Probe, Status};
 
 /// Recomputes and publishes the probes' statuses.
 pub(crate) trait Publish: Send + Sync {
@@ -13,20 +16,56 @@ pub(crate) trait Publish: Send + Sync {
     fn publish(&self);
 }
 
-/// A late-bound reference to the [`Publish`] of a `Health`; cheap to clone.
+/// A late-bound reference to the [`Publish`] of a `Health`, and its observers; cheap to
+/// clone.
 #[derive(Clone, Default)]
-pub(crate) struct Hook(Arc<OnceLock<Weak<dyn Publish>>>);
+pub(crate) struct Hook {
+    target: Arc<OnceLock<Weak<dyn Publish>>>,
+    observers: Arc<RwLock<Vec<Arc<dyn Observer>>>>,
+}
 
 impl Hook {
     /// Binds the hook; later calls are ignored.
     pub(crate) fn bind(&self, target: Weak<dyn Publish>) {
-        let _ = self.0.set(target);
+        let _ = self.target.set(target);
     }
 
     /// Publishes, if the `Health` still exists.
     pub(crate) fn fire(&self) {
-        if let Some(p) = self.0.get().and_then(Weak::upgrade) {
+        if let Some(p) = self.target.get().and_then(Weak::upgrade) {
             p.publish();
+        }
+    }
+
+    /// Adds an observer of runs and evaluations.
+    pub(crate) fn observe(&self, observer: Arc<dyn Observer>) {
+        self.observers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(observer);
+    }
+
+    /// Tells every observer that a run of `check` finished.
+    pub(crate) fn ran(&self, check: &str, raw: Status, duration: Duration) {
+        for o in self
+            .observers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            o.on_run(check, raw, duration);
+        }
+    }
+
+    /// Tells every observer that an evaluation of `probe` answered `status`.
+    pub(crate) fn evaluated(&self, probe: Probe, status: Status) {
+        for o in self
+            .observers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            o.on_evaluation(probe, status);
         }
     }
 }

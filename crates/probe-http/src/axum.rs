@@ -89,6 +89,7 @@ mod tests {
                 "/health/readyz/{*check}",
                 "/health/startupz",
                 "/health/startupz/{*check}",
+                "/health/statusz",
                 "/health/healthy",
                 "/health/up",
             ]

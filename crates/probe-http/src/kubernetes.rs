@@ -6,6 +6,8 @@
 //! - Text: `ok` when passing; with `?verbose` (or on failure) one line per check,
 //!   `[+]<name> ok` or `[-]<name> failed: <reason>`, then `<kind> check passed|failed`.
 //! - `application/health+json` when `Accept` names it or `application/json`, or `?format=json`.
+//! - `GET`/`HEAD` `/statusz`: every probe and check on one HTML page (`?format=json`: the
+//!   same data), from the published statuses; messages follow the details policy.
 
 use std::fmt::Write as _;
 
@@ -62,6 +64,7 @@ impl Dialect for Kubernetes {
             "/readyz/{*check}",
             "/startupz",
             "/startupz/{*check}",
+            "/statusz",
         ]
     }
 
@@ -70,6 +73,14 @@ impl Dialect for Kubernetes {
     }
 
     fn answer<'a>(&'a self, req: Req<'a>) -> Option<BoxFuture<'a, Response>> {
+        if req.path == "/statusz" {
+            let show = self.details.shows(req.client);
+            return Some(Box::pin(std::future::ready(crate::statusz::respond(
+                &req,
+                &self.health,
+                show,
+            ))));
+        }
         let rest = req.path.strip_prefix('/')?;
         let (kind, check) = match rest.split_once('/') {
             Some((k, c)) => (k, Some(c)),

@@ -36,6 +36,10 @@
 //! them. `kafka-connect` also builds the `connect` dialect (`Connect`, answering like
 //! kafka-connect-healthcheck).
 //!
+//! `metrics` (not in `full`) adds `probe_http::metrics`: the checks' and probes' statuses,
+//! run counts and durations as Prometheus metrics (the `prometheus-client` crate), and a
+//! `/metrics` route.
+//!
 //! `axum` (not in `full`) adds `probe_http::axum`, the probe routes as an axum 0.8
 //! `Router`, and reads the client's address from axum's `ConnectInfo<SocketAddr>`.
 //! `grpc-port` (not in `full`) adds `Bound::serve_with_grpc`: the same listener also speaks
@@ -57,11 +61,14 @@ mod grpc_port;
 mod health_json;
 mod kpow;
 mod kubernetes;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod open_klant;
 mod query;
 pub mod response;
 mod server;
 mod service;
+mod statusz;
 
 pub use access::{ClientAddr, Details};
 pub use allow::{AllowedHosts, Cidr, CidrError, ClientAllowList, HostPatternError};

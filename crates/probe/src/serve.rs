@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use probe_core::Health;
+use probe_http::metrics::Metrics;
 use probe_http::{Connect, Dialect, Kpow, Kubernetes, OpenKlant, ProbeService, ServerConfig};
 
 use crate::cli::ServeArgs;
@@ -85,6 +86,14 @@ pub fn dialect(
 pub fn service(config: &Config) -> Result<(Health, ProbeService), ConfigError> {
     let health = config.health()?;
     let mut b = ProbeService::builder().path_prefix(&config.server.path_prefix);
+    if config.server.metrics {
+        // Before the dialects, so the connect dialect's catch-all does not take the path.
+        let mut route = Metrics::new(&health).route();
+        if let Some(clients) = &config.server.metrics_clients {
+            route = route.clients(clients.clone());
+        }
+        b = b.dialect(route);
+    }
     for name in &config.server.dialects {
         if name == "connect" {
             // It answers every path, so it is asked after the other dialects wherever it
@@ -120,9 +129,13 @@ fn connect_dialect(config: &Config, health: &Health) -> Result<Connect, ConfigEr
 /// Serves `config` until SIGTERM/SIGINT and the drain after it: builds the engine
 /// (starting its background work), then runs the [`sidecar`](crate::sidecar) loop,
 /// announcing `probe listening on http://ADDR (dialects: …)`, followed by ` and gRPC
-/// health` when `server.grpc` has it answer on the same port. Call inside a runtime.
+/// health` when `server.grpc` has it answer on the same port, and logging each change of
+/// a check's or a probe's status ([`probe_core::log_transitions`]). Call inside a runtime.
 pub async fn run(config: Config) -> Result<(), RunError> {
     let (health, service) = service(&config).map_err(RunError::Config)?;
+    // Each change of a check or a probe, logged once from the status stream; it ends
+    // with the last clone of `health`.
+    tokio::spawn(probe_core::log_transitions(&health));
     let dialects = config.server.dialects.join(", ");
     let grpc = if config.server.grpc {
         " and gRPC health"

@@ -13,6 +13,7 @@ mod fields;
 mod files;
 pub mod kafka;
 mod kafka_connect;
+mod metrics;
 mod network;
 #[cfg(test)]
 mod testing;
@@ -119,6 +120,10 @@ pub struct ServerSettings {
     pub allowed_hosts: Option<AllowedHosts>,
     /// Whether the port also answers gRPC health (`grpc.health.v1`, HTTP/2).
     pub grpc: bool,
+    /// Whether `/metrics` is served.
+    pub metrics: bool,
+    /// The networks that may scrape `/metrics` (`None`: every client that may ask).
+    pub metrics_clients: Option<ClientAllowList>,
 }
 
 impl Default for ServerSettings {
@@ -134,6 +139,8 @@ impl Default for ServerSettings {
             allow_clients: None,
             allowed_hosts: None,
             grpc: false,
+            metrics: false,
+            metrics_clients: None,
         }
     }
 }
@@ -339,6 +346,7 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
     }
     let (allow_clients, allowed_hosts) = access::parse(&mut f)?;
     let grpc = f.bool("grpc")?.unwrap_or(d.grpc);
+    let (metrics, metrics_clients) = metrics::parse(&mut f)?;
     f.finish()?;
     Ok(ServerSettings {
         listen,
@@ -351,6 +359,8 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
         allow_clients,
         allowed_hosts,
         grpc,
+        metrics,
+        metrics_clients,
     })
 }
 
