@@ -51,8 +51,8 @@
 //!   fails readiness at once, then drains).
 //! - `testing`: the `testing` module, scripted checks and a paused clock for tests of your own.
 //!
-//! The URL parser of the cache, database and broker checks (`endpoint`) comes with any of
-//! them; the text helpers ([`text`]) are in every build.
+//! The URL and address parser (`endpoint`) comes with `http` and with any cache, database
+//! or broker check; the text helpers ([`text`]) are in every build.
 
 #![warn(missing_debug_implementations)]
 
@@ -64,6 +64,7 @@ pub mod checks;
 #[cfg(feature = "kafka")]
 pub mod drivers;
 #[cfg(any(
+    feature = "http",
     feature = "redis",
     feature = "postgres",
     feature = "postgres-query",
