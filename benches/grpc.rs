@@ -419,8 +419,10 @@ fn check_bench() -> Result<(), Error> {
     let mut ratios = Vec::new();
     let (mut probe_rps, mut tonic_rps) = (Vec::new(), Vec::new());
     let mut bytes = None;
+    let mut cpu_ratios = Vec::new();
     for round in 1..=s.rounds {
         let mut pair = Vec::new();
+        let mut cpus = Vec::new();
         for (name, target) in [("probe", &probe), ("tonic-health", &tonic)] {
             let cpu_before = process::cpu_time(target.pid())?;
             let r = h2load(&s, &body, target.addr(), s.requests)?;
@@ -445,11 +447,17 @@ fn check_bench() -> Result<(), Error> {
                 cpu.as_secs_f64() * 1e6 / r.succeeded.max(1) as f64,
             );
             pair.push(r.rps);
+            cpus.push(cpu.as_secs_f64() / r.succeeded.max(1) as f64);
         }
         probe_rps.push(pair[0]);
         tonic_rps.push(pair[1]);
         ratios.push(pair[0] / pair[1]);
-        println!("round {round} ratio probe/bare {:.3}", pair[0] / pair[1]);
+        cpu_ratios.push(cpus[1] / cpus[0]);
+        println!(
+            "round {round} ratio probe/bare {:.3}  cpu per request bare/probe {:.3}",
+            pair[0] / pair[1],
+            cpus[1] / cpus[0]
+        );
     }
     for target in [&probe, &tonic] {
         expect_serving(&rt, target, "")?;
@@ -461,6 +469,10 @@ fn check_bench() -> Result<(), Error> {
         median(&tonic_rps).unwrap_or_default(),
         s.rounds,
         if ratio >= CHECK_GOAL { "met" } else { "NOT met" },
+    );
+    println!(
+        "server CPU time per request, median ratio bare/probe {:.3}",
+        median(&cpu_ratios).unwrap_or_default()
     );
     Ok(())
 }
