@@ -7,6 +7,8 @@
 //! - `scenarios.rs`: the promises of the endpoints, measured: a storm of readiness probes
 //!   costs one upstream request per reuse window, a hanging dependency cannot hold
 //!   readiness past its timeout nor slow liveness, and the idle resident memory.
+//! - `grpc.rs`: gRPC health `Check` of `probe serve` against a bare tonic-health server
+//!   (h2load, interleaved rounds), and the `Watch` fan-out of one change to 10,000 streams.
 //!
 //! `docs/performance.md` has the commands and the figures.
 
