@@ -10,23 +10,7 @@ use super::{ConfigError, Fields};
 pub(super) fn parse(
     f: &mut Fields,
 ) -> Result<(Option<ClientAllowList>, Option<AllowedHosts>), ConfigError> {
-    let clients = match f.strings("allow_clients")? {
-        Some(list) if list.is_empty() => {
-            return Err(f.error(
-                "allow_clients",
-                "empty: no client could ask (leave the key out to allow every client)",
-            ))
-        }
-        Some(list) => {
-            let nets = list
-                .iter()
-                .map(|s| s.parse::<Cidr>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| f.error("allow_clients", e.to_string()))?;
-            Some(ClientAllowList::new(nets))
-        }
-        None => None,
-    };
+    let clients = networks(f, "allow_clients", "ask")?;
     let hosts = match f.strings("allowed_hosts")? {
         Some(list) if list.is_empty() => {
             return Err(f.error(
@@ -40,6 +24,30 @@ pub(super) fn parse(
         None => None,
     };
     Ok((clients, hosts))
+}
+
+/// Reads the list of networks `key` (`["127.0.0.0/8", "::1/128"]`): absent is `None`
+/// (everyone), an empty list is refused (no client could `act`), each entry must be a CIDR.
+pub(super) fn networks(
+    f: &mut Fields,
+    key: &'static str,
+    act: &str,
+) -> Result<Option<ClientAllowList>, ConfigError> {
+    match f.strings(key)? {
+        Some(list) if list.is_empty() => Err(f.error(
+            key,
+            format!("empty: no client could {act} (leave the key out to allow every client)"),
+        )),
+        Some(list) => {
+            let nets = list
+                .iter()
+                .map(|s| s.parse::<Cidr>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| f.error(key, e.to_string()))?;
+            Ok(Some(ClientAllowList::new(nets)))
+        }
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `[server]` keys for `/metrics`: `metrics` (serve it) and `metrics_clients` (the networks
 //! that may scrape it).
 
-use probe_http::{Cidr, ClientAllowList};
+use probe_http::ClientAllowList;
 
 use super::{ConfigError, Fields};
 
@@ -10,29 +10,13 @@ use super::{ConfigError, Fields};
 /// `metrics` off (it would guard nothing).
 pub(super) fn parse(f: &mut Fields) -> Result<(bool, Option<ClientAllowList>), ConfigError> {
     let on = f.bool("metrics")?.unwrap_or(false);
-    let clients = match f.strings("metrics_clients")? {
-        Some(_) if !on => {
-            return Err(f.error(
-                "metrics_clients",
-                "set, but /metrics is off: add metrics = true, or leave the key out",
-            ))
-        }
-        Some(list) if list.is_empty() => {
-            return Err(f.error(
-                "metrics_clients",
-                "empty: no client could scrape (leave the key out to allow every client)",
-            ))
-        }
-        Some(list) => {
-            let nets = list
-                .iter()
-                .map(|s| s.parse::<Cidr>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| f.error("metrics_clients", e.to_string()))?;
-            Some(ClientAllowList::new(nets))
-        }
-        None => None,
-    };
+    let clients = super::access::networks(f, "metrics_clients", "scrape")?;
+    if clients.is_some() && !on {
+        return Err(f.error(
+            "metrics_clients",
+            "set, but /metrics is off: add metrics = true, or leave the key out",
+        ));
+    }
     Ok((on, clients))
 }
 
