@@ -26,6 +26,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpStream;
 use tokio::sync::{watch, Semaphore};
 
+use crate::server::{http1_builder, next_connection};
 use crate::{Bound, ProbeService, ServerConfig};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -186,23 +187,9 @@ impl Bound {
         let graceful = GracefulShutdown::new();
         let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
         tokio::pin!(shutdown);
-        loop {
-            let permit = tokio::select! {
-                p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-                () = &mut shutdown => break,
-            };
-            let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
+        while let Some((stream, peer, permit)) =
+            next_connection(&listener, &slots, shutdown.as_mut()).await
+        {
             let _ = stream.set_nodelay(true);
             let router = Router {
                 service: service.clone(),
@@ -236,13 +223,6 @@ struct Builders {
 
 impl Builders {
     fn new(config: &ServerConfig, limits: &Http2Config) -> Self {
-        let mut h1 = http1::Builder::new();
-        h1.timer(TokioTimer::new())
-            .header_read_timeout(config.header_read_timeout)
-            .max_buf_size(config.max_buf_size.max(8 * 1024))
-            .keep_alive(config.keep_alive)
-            // As on the plain listener: answers are small, one write beats a gathered one.
-            .writev(false);
         let mut h2 = http2::Builder::new(TokioExecutor::new());
         h2.timer(TokioTimer::new())
             .max_concurrent_streams(limits.max_concurrent_streams)
@@ -251,7 +231,7 @@ impl Builders {
             .keep_alive_timeout(limits.keep_alive_timeout)
             .max_send_buf_size(limits.max_send_buf_size);
         Builders {
-            http1: h1,
+            http1: http1_builder(config),
             http2: h2,
         }
     }

@@ -150,16 +150,8 @@ impl Bound {
         let Bound {
             listener, config, ..
         } = self;
-        let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(config.header_read_timeout)
-            .max_buf_size(config.max_buf_size.max(8 * 1024))
-            .keep_alive(config.keep_alive)
-            // Answers are a few hundred bytes: copying the body after the head and writing
-            // once costs less than gathering two buffers, and the bytes sent are the same.
-            .writev(false);
         let conns = Connections {
-            http,
+            http: http1_builder(&config),
             service,
             closing: Arc::new(AtomicBool::new(false)),
             graceful: GracefulShutdown::new(),
@@ -167,23 +159,9 @@ impl Bound {
         let max = config.max_connections.clamp(1, u32::MAX as usize);
         let slots = Arc::new(Semaphore::new(max));
         tokio::pin!(shutdown);
-        loop {
-            let permit = tokio::select! {
-                p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-                () = &mut shutdown => break,
-            };
-            let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
+        while let Some((stream, peer, permit)) =
+            next_connection(&listener, &slots, shutdown.as_mut()).await
+        {
             conns.serve(stream, peer, permit);
         }
         // The drain is over. From now on every answer is the last on its connection.
@@ -220,6 +198,48 @@ impl Bound {
             .is_err()
         {
             tracing::warn!("connections still open after the shutdown timeout; closing them");
+        }
+    }
+}
+
+// === The accept loop's parts, shared with the one-port listener ===
+
+/// The HTTP/1.1 settings of every listener: the header-read timeout, the buffer cap and
+/// keep-alive of `config`.
+pub(crate) fn http1_builder(config: &ServerConfig) -> http1::Builder {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .max_buf_size(config.max_buf_size.max(8 * 1024))
+        .keep_alive(config.keep_alive)
+        // Answers are a few hundred bytes: copying the body after the head and writing
+        // once costs less than gathering two buffers, and the bytes sent are the same.
+        .writev(false);
+    http
+}
+
+/// Waits for a free connection slot, then for the next connection; `None` once `shutdown`
+/// has resolved. A failed accept (out of file descriptors and the like) backs off
+/// instead of spinning.
+pub(crate) async fn next_connection<S: Future<Output = ()>>(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+    mut shutdown: std::pin::Pin<&mut S>,
+) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
+    let permit = tokio::select! {
+        p = slots.clone().acquire_owned() => p.ok()?,
+        () = &mut shutdown => return None,
+    };
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => return Some((stream, peer, permit)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+            () = &mut shutdown => return None,
         }
     }
 }

@@ -261,7 +261,9 @@ async fn keep_alive_clients_get_an_answer_to_every_request_across_the_end_of_the
         }
     }));
 
-    let client = |stopped: Arc<AtomicBool>| async move {
+    // Each client says when it has had its first answer, so the drain starts under load.
+    let (first, mut firsts) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let client = |stopped: Arc<AtomicBool>, first: tokio::sync::mpsc::UnboundedSender<()>| async move {
         let mut answered = 0u32;
         let mut lost = Vec::new();
         let mut conn: Option<(TcpStream, bool)> = None;
@@ -280,6 +282,9 @@ async fn keep_alive_clients_get_an_answer_to_every_request_across_the_end_of_the
             match exchange(stream, "/livez").await {
                 Ok((200, close)) => {
                     answered += 1;
+                    if answered == 1 {
+                        let _ = first.send(());
+                    }
                     // The server accepted this connection: it owes the next answer too.
                     *owed = true;
                     if close {
@@ -298,9 +303,13 @@ async fn keep_alive_clients_get_an_answer_to_every_request_across_the_end_of_the
         (answered, lost, false)
     };
     let clients: Vec<_> = (0..4)
-        .map(|_| tokio::spawn(client(stopped.clone())))
+        .map(|_| tokio::spawn(client(stopped.clone(), first.clone())))
         .collect();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..4 {
+        support::within(10, firsts.recv())
+            .await
+            .expect("a first answer");
+    }
     signal.send(()).await.unwrap();
     for c in clients {
         let (answered, lost, refused) = support::within(60, c).await.unwrap();

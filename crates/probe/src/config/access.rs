@@ -54,13 +54,7 @@ pub(super) fn networks(
 mod tests {
     use std::net::SocketAddr;
 
-    use crate::config::Config;
-
-    fn server(keys: &str) -> Result<crate::config::ServerSettings, String> {
-        Config::parse(&format!("[server]\n{keys}\n"))
-            .map(|c| c.server)
-            .map_err(|e| e.to_string())
-    }
+    use crate::config::testing::server;
 
     #[test]
     fn allow_lists_are_read_from_the_server_table() {

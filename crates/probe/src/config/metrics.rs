@@ -22,13 +22,8 @@ pub(super) fn parse(f: &mut Fields) -> Result<(bool, Option<ClientAllowList>), C
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
 
-    fn server(keys: &str) -> Result<crate::config::ServerSettings, String> {
-        Config::parse(&format!("[server]\n{keys}\n"))
-            .map(|c| c.server)
-            .map_err(|e| e.to_string())
-    }
+    use crate::config::testing::server;
 
     #[test]
     fn metrics_are_off_unless_asked_and_their_clients_are_checked() {

@@ -1,6 +1,7 @@
-//! Helpers for the configuration's unit tests: one `[[check]]` table, read whole.
+//! Helpers for the configuration's unit tests: one `[[check]]` table, or a `[server]`
+//! table, read whole.
 
-use super::{CheckSpec, Config};
+use super::{CheckSpec, Config, ServerSettings};
 
 /// The first check of a configuration holding one `[[check]]` named `c` with `keys`.
 pub(crate) fn one(keys: &str) -> Result<CheckSpec, String> {
@@ -15,4 +16,11 @@ pub(crate) fn refused(keys: &str) -> String {
         Ok(_) => panic!("accepted: {keys}"),
         Err(e) => e,
     }
+}
+
+/// The server settings of a configuration whose `[server]` table holds `keys`.
+pub(crate) fn server(keys: &str) -> Result<ServerSettings, String> {
+    Config::parse(&format!("[server]\n{keys}\n"))
+        .map(|c| c.server)
+        .map_err(|e| e.to_string())
 }
