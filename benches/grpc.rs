@@ -10,7 +10,8 @@
 //! `Check`: starts on loopback, each on a free port and pinned to CPU 0 when `taskset` is
 //! there, `probe serve` with `[server] grpc = true` and no checks, and a bare tonic-health
 //! server (this executable again: tonic's own transport serving
-//! `tonic_health::server::health_reporter()`'s service, `""` set `SERVING`). Asks each once
+//! `tonic_health::server::health_reporter()`'s service, `""` set `SERVING`, with TCP_NODELAY
+//! on its connections as `Server::serve` sets by default). Asks each once
 //! with tonic's client (the answer must be `SERVING`), then drives each with `h2load`
 //! (pinned to CPU 1) sending the prepared unary frame of `HealthCheckRequest { service: "" }`
 //! (the 5-byte gRPC prefix of an empty message) to `/grpc.health.v1.Health/Check`, in
@@ -116,7 +117,12 @@ async fn serve_tonic_health(
     reporter
         .set_service_status("readiness", tonic_health::ServingStatus::Serving)
         .await;
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    // `Server::serve(addr)` sets TCP_NODELAY on every connection (tonic's default
+    // `tcp_nodelay(true)`); an incoming stream made from a listener does not unless told,
+    // and Nagle's algorithm would then coalesce the answers that the probe's listener
+    // (TCP_NODELAY, as a latency-sensitive server should) sends at once.
+    let incoming =
+        tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let task = tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
             .serve_with_incoming(service, incoming)
