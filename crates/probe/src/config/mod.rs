@@ -124,7 +124,12 @@ pub struct ServerSettings {
     pub metrics: bool,
     /// The networks that may scrape `/metrics` (`None`: every client that may ask).
     pub metrics_clients: Option<ClientAllowList>,
+    /// How many of its last runs each check keeps for `/statusz` (0 to [`MAX_HISTORY`]).
+    pub history: usize,
 }
+
+/// The most runs `[server] history` may keep per check.
+pub const MAX_HISTORY: usize = 1024;
 
 impl Default for ServerSettings {
     fn default() -> Self {
@@ -141,6 +146,7 @@ impl Default for ServerSettings {
             grpc: false,
             metrics: false,
             metrics_clients: None,
+            history: probe_core::DEFAULT_HISTORY,
         }
     }
 }
@@ -247,7 +253,7 @@ impl Config {
     /// Builds the health engine, then starts background checks and the
     /// [`background`](Config::background) work: call inside a runtime.
     pub fn health(&self) -> Result<Health, ConfigError> {
-        let mut b = Health::builder();
+        let mut b = Health::builder().history(self.server.history);
         for (i, c) in self.checks.iter().enumerate() {
             b = c.register(b).map_err(|e| {
                 ConfigError::key(format!("check[{i}] \"{}\"", c.name), e.to_string())
@@ -347,6 +353,10 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
     let (allow_clients, allowed_hosts) = access::parse(&mut f)?;
     let grpc = f.bool("grpc")?.unwrap_or(d.grpc);
     let (metrics, metrics_clients) = metrics::parse(&mut f)?;
+    let history = f.u32("history")?.map_or(d.history, |n| n as usize);
+    if history > MAX_HISTORY {
+        return Err(f.error("history", format!("at most {MAX_HISTORY} runs")));
+    }
     f.finish()?;
     Ok(ServerSettings {
         listen,
@@ -361,6 +371,7 @@ fn parse_server(mut f: Fields) -> Result<ServerSettings, ConfigError> {
         grpc,
         metrics,
         metrics_clients,
+        history,
     })
 }
 
@@ -433,6 +444,36 @@ mod tests {
         for bad in [":+8080", "localhost:+80", ":-1", ":65536", "127.0.0.1:+80"] {
             assert_eq!(parse_listen(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn history_is_a_bounded_count_and_reaches_the_engine() {
+        use crate::config::testing::server;
+        assert_eq!(server("").unwrap().history, probe_core::DEFAULT_HISTORY);
+        assert_eq!(server("history = 0").unwrap().history, 0);
+        assert_eq!(server("history = 1024").unwrap().history, 1024);
+        let err = server("history = 1025").unwrap_err();
+        assert!(err.starts_with("server.history: at most 1024"), "{err}");
+        let err = server("history = -1").unwrap_err();
+        assert!(err.starts_with("server.history: "), "{err}");
+
+        let config = Config::parse(
+            "[server]\nhistory = 2\n[[check]]\nname = \"f\"\ntype = \"file-exists\"\npath = \"/\"\nprobes = [\"readiness\"]\n",
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let health = config.health().unwrap();
+            for _ in 0..3 {
+                health
+                    .evaluate(probe_core::Probe::Readiness, &probe_core::Select::All)
+                    .await;
+            }
+            assert_eq!(health.history("f").unwrap().len(), 2);
+        });
     }
 
     #[test]
