@@ -8,6 +8,12 @@
 //!   their reuse window (an hour), the hot path of a readiness probe;
 //! - `evaluate/fresh/N`: the same with no reuse window, so every evaluation runs every
 //!   check (each run is a task of its own);
+//! - `record/*/10`: `evaluate(Readiness)` over 10 checks with no reuse window, as
+//!   `evaluate/fresh/10`, keeping no history (`none`), the default 16 runs of history
+//!   (`history`), and history with the Prometheus metrics observing every run and
+//!   evaluation (`history+metrics`): what recording a run costs;
+//! - `metrics/render/100`: one `/metrics` scrape's body over 100 checks, in the
+//!   Prometheus text format and in OpenMetrics;
 //! - `respond/*`: a whole answer from `ProbeService::respond`: `/livez` with no checks
 //!   (what the load benchmark's `/livez` costs above hyper), and `/readyz` over 10 cached
 //!   checks as verbose text and as `application/health+json`; `respond/bare-ok` builds the
@@ -21,6 +27,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use http::header::ACCEPT;
 use probe_core::{from_fn, Health, Outcome, Policy, Probe, Scope, Select, Status};
+use probe_http::metrics::{Format, Metrics};
 use probe_http::{ClientAddr, Kubernetes, ProbeService};
 use tokio::runtime::Runtime;
 
@@ -36,7 +43,12 @@ fn runtime() -> Runtime {
 
 /// `n` passing local checks in readiness, each with `policy`, evaluated once already.
 fn health(rt: &Runtime, n: usize, policy: &Policy) -> Health {
-    let mut b = Health::builder();
+    health_keeping(rt, n, policy, probe_core::DEFAULT_HISTORY)
+}
+
+/// As [`health`], keeping the last `history` runs of each check.
+fn health_keeping(rt: &Runtime, n: usize, policy: &Policy, history: usize) -> Health {
+    let mut b = Health::builder().history(history);
     for i in 0..n {
         let check = from_fn(Scope::Local, || async { Outcome::pass() });
         b = b
@@ -73,6 +85,44 @@ fn evaluate(c: &mut Criterion) {
                 })
             });
         }
+    }
+    group.finish();
+}
+
+fn record(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("record");
+    group.throughput(Throughput::Elements(1));
+    let none = health_keeping(&rt, 10, &Policy::default(), 0);
+    let history = health(&rt, 10, &Policy::default());
+    let observed = health(&rt, 10, &Policy::default());
+    let _metrics = Metrics::new(&observed);
+    for (label, health) in [
+        ("none", &none),
+        ("history", &history),
+        ("history+metrics", &observed),
+    ] {
+        group.bench_function(BenchmarkId::new(label, 10), |b| {
+            b.to_async(&rt)
+                .iter(|| async { health.evaluate(Probe::Readiness, &Select::All).await })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("metrics");
+    group.throughput(Throughput::Elements(1));
+    let hundred = health(&rt, 100, &Policy::default());
+    let metrics = Metrics::new(&hundred);
+    rt.block_on(hundred.evaluate(Probe::Readiness, &Select::All));
+    for (label, format) in [
+        ("prometheus", Format::Prometheus),
+        ("openmetrics", Format::OpenMetrics),
+    ] {
+        let body = metrics.render(format);
+        assert!(body.contains("probe_check_status{check=\"check-99\",state=\"pass\"} 1"));
+        group.bench_function(BenchmarkId::new(format!("render-{label}"), 100), |b| {
+            b.iter(|| metrics.render(format))
+        });
     }
     group.finish();
 }
@@ -136,6 +186,7 @@ fn config() -> Criterion {
 fn main() {
     let mut c = config().configure_from_args();
     evaluate(&mut c);
+    record(&mut c);
     respond(&mut c);
     c.final_summary();
 }

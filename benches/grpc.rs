@@ -121,8 +121,7 @@ async fn serve_tonic_health(
     // `tcp_nodelay(true)`); an incoming stream made from a listener does not unless told,
     // and Nagle's algorithm would then coalesce the answers that the probe's listener
     // (TCP_NODELAY, as a latency-sensitive server should) sends at once.
-    let incoming =
-        tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let task = tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
             .serve_with_incoming(service, incoming)

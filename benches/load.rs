@@ -17,7 +17,9 @@
 //!
 //! Settings (environment): `PROBE_BIN` (default `target/release/probe`),
 //! `PROBE_BENCH_ROUNDS` (5), `PROBE_BENCH_SECONDS` (3), `PROBE_BENCH_CONNECTIONS` (32),
-//! `PROBE_BENCH_LOADGEN` (`wrk` or `builtin`; default `wrk` when installed).
+//! `PROBE_BENCH_LOADGEN` (`wrk` or `builtin`; default `wrk` when installed),
+//! `PROBE_BENCH_SERVER` (`[server]` keys for the `/livez` server, e.g. `metrics = true` or
+//! `grpc = true`; several separated by `;`. Default: none, the embedded default).
 //!
 //! Run by `cargo test` (without `--bench`), it only checks its own machinery: the bare
 //! server and the load generators, for a fraction of a second.
@@ -162,7 +164,13 @@ fn bench() -> Result<(), Error> {
     let (upstreams, config) = rt.block_on(sidecar::upstream_checks(3, Duration::from_secs(1)));
     let scratch = Scratch::new()?;
     let bare = bare::spawn(s.pin)?;
-    let plain = sidecar::serve(&bin, None, &scratch, "default", s.pin)?;
+    let server_keys = std::env::var("PROBE_BENCH_SERVER")
+        .ok()
+        .filter(|k| !k.trim().is_empty());
+    let plain_config = server_keys
+        .as_ref()
+        .map(|keys| format!("[server]\n{}\n", keys.replace(';', "\n")));
+    let plain = sidecar::serve(&bin, plain_config.as_deref(), &scratch, "default", s.pin)?;
     let checked = sidecar::serve(&bin, Some(&config), &scratch, "three-checks", s.pin)?;
     for (target, path) in [(&plain, "/livez"), (&checked, "/readyz"), (&bare, "/livez")] {
         let (code, _) = rt.block_on(loadgen::get_once(target.addr(), path))?;
@@ -193,8 +201,12 @@ fn bench() -> Result<(), Error> {
     }
     let hits_before: u64 = upstreams.iter().map(Upstream::hits).sum();
     let readyz_started = Instant::now();
+    let livez_label = match &server_keys {
+        Some(keys) => format!("/livez ([server] {keys})"),
+        None => "/livez (default config)".to_owned(),
+    };
     let pairs = [
-        ("/livez (default config)", &plain, "/livez"),
+        (livez_label.as_str(), &plain, "/livez"),
         ("/readyz (3 cached http checks)", &checked, "/readyz"),
     ];
     let mut summaries = Vec::new();
@@ -247,7 +259,7 @@ fn bench() -> Result<(), Error> {
 
 /// The medians of one comparison.
 struct Summary {
-    label: &'static str,
+    label: String,
     a_rps: f64,
     b_rps: f64,
     ratio: f64,
@@ -259,12 +271,12 @@ struct Summary {
 }
 
 impl Summary {
-    fn new(label: &'static str, a: &[Sample], b: &[Sample], ratios: &[f64]) -> Self {
+    fn new(label: &str, a: &[Sample], b: &[Sample], ratios: &[f64]) -> Self {
         let of = |v: &[Sample], f: fn(&Sample) -> f64| {
             median(&v.iter().map(f).collect::<Vec<_>>()).unwrap_or(0.0)
         };
         Summary {
-            label,
+            label: label.to_owned(),
             a_rps: of(a, |s| s.load.requests_per_sec),
             b_rps: of(b, |s| s.load.requests_per_sec),
             ratio: median(ratios).unwrap_or(0.0),

@@ -15,6 +15,11 @@
 //!    flight, next to `/livez` with nothing in flight.
 //! 3. **Idle memory.** Resident memory (`VmRSS`) of `probe serve` with the default
 //!    configuration after it started, and after 1,000 requests.
+//! 4. **Memory of 100 checks.** `probe serve` with `metrics = true` and 100 `file-exists`
+//!    readiness checks run in the background every 50 ms, keeping the default 16 runs of
+//!    history each and keeping none (`history = 0`): VmRSS once every history is full
+//!    (2 s, about 40 runs per check), and the time of 50 `/metrics` scrapes of each, one
+//!    after another on fresh connections (median and slowest).
 //!
 //! `probe serve` runs on CPU 0 and this program on CPU 1 when `taskset` is there. The
 //! exit status is 1 when a promise is not kept. `PROBE_BIN` names another binary.
@@ -374,6 +379,55 @@ async fn memory(launch: &Launcher) -> Result<bool, Error> {
     ))
 }
 
+/// Scenario 4: 100 checks in the background, with and without their history.
+async fn hundred_checks(
+    bin: &std::path::Path,
+    scratch: &Scratch,
+    pin: bool,
+) -> Result<bool, Error> {
+    println!("\n4. 100 file-exists checks every 50 ms, metrics = true: with and without history");
+    let target = scratch.write("present", "")?;
+    let mut kept = true;
+    let mut rows = Vec::new();
+    for history in [16u32, 0] {
+        let mut config = format!("[server]\nmetrics = true\nhistory = {history}\n");
+        for i in 0..100 {
+            config.push_str(&format!(
+                "\n[[check]]\nname = \"file-{i}\"\ntype = \"file-exists\"\npath = {:?}\nprobes = [\"readiness\"]\ninterval = \"50ms\"\n",
+                target.display().to_string()
+            ));
+        }
+        let name = format!("hundred-history-{history}");
+        let running = sidecar::serve(bin, Some(&config), scratch, &name, pin)?;
+        sleep(Duration::from_secs(2)).await;
+        let mut times = Vec::new();
+        for _ in 0..50 {
+            let (code, took) = timeout(
+                SCENARIO_LIMIT,
+                loadgen::get_once(running.addr(), "/metrics"),
+            )
+            .await??;
+            kept &= code == 200;
+            times.push(took);
+        }
+        times.sort();
+        let (rss, peak) = process::resident_kib(running.pid())?;
+        rows.push((history, rss));
+        println!(
+            "  history = {history:>2}: VmRSS {rss} KiB (peak VmHWM {peak} KiB); /metrics median {}, slowest {}",
+            micros(times[times.len() / 2]),
+            micros(times[times.len() - 1])
+        );
+    }
+    if let [(_, with), (_, without)] = rows[..] {
+        println!(
+            "  the history of 100 checks x 16 runs: {} KiB",
+            with as i64 - without as i64
+        );
+    }
+    Ok(verdict(kept, "every /metrics scrape answered 200"))
+}
+
 fn run_against_binary(rt: &tokio::runtime::Runtime) -> Result<bool, Error> {
     let bin = sidecar::probe_bin()?;
     if let Some(w) = sidecar::staleness(&bin) {
@@ -390,15 +444,17 @@ fn run_against_binary(rt: &tokio::runtime::Runtime) -> Result<bool, Error> {
         }
     );
     let launch = Launcher::Binary {
-        bin,
+        bin: bin.clone(),
         scratch: Scratch::new()?,
         pin,
     };
+    let scratch = Scratch::new()?;
     rt.block_on(async {
         let a = storm(&launch, FULL).await?;
         let b = hanging(&launch, FULL).await?;
         let c = memory(&launch).await?;
-        Ok(a && b && c)
+        let d = hundred_checks(&bin, &scratch, pin).await?;
+        Ok(a && b && c && d)
     })
 }
 

@@ -133,7 +133,9 @@ fn prometheus_sees_the_check_fail_while_its_redis_is_down_and_pass_when_it_retur
     prometheus.wait_for(fail, "1");
     assert_eq!(prometheus.value(pass).as_deref(), Some("0"));
     assert_eq!(
-        prometheus.value("probe_status{probe=\"readiness\",state=\"fail\"}").as_deref(),
+        prometheus
+            .value("probe_status{probe=\"readiness\",state=\"fail\"}")
+            .as_deref(),
         Some("1"),
         "the probe's own series follows its check"
     );
