@@ -26,7 +26,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::server::{http1_builder, next_connection};
+use crate::server::http1_builder;
 use crate::slots::ConnState;
 use crate::{Bound, ProbeService, ServerConfig};
 
@@ -186,11 +186,9 @@ impl Bound {
         let (stop, stopping) = watch::channel(false);
         let stopping = Stopping(stopping);
         let graceful = GracefulShutdown::new();
-        let slots = crate::slots::Slots::new(config.max_connections);
+        let slots = crate::slots::Slots::new(config.max_connections, config.header_read_timeout);
         tokio::pin!(shutdown);
-        while let Some((stream, peer, slot)) =
-            next_connection(&listener, &slots, shutdown.as_mut()).await
-        {
+        while let Some((stream, peer, slot)) = slots.next(&listener, shutdown.as_mut()).await {
             let _ = stream.set_nodelay(true);
             let router = Router {
                 service: service.clone(),

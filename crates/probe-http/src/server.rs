@@ -26,10 +26,12 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// The per-connection read buffer cap (default and minimum: 8 KiB).
     pub max_buf_size: usize,
-    /// Connections served at once (default 1024). When all are taken, a new client is
-    /// served in place of the connection idle the longest, which is closed; only when
-    /// every connection has a request in flight do further clients wait in the accept
-    /// queue. One peer hoarding idle sockets therefore cannot keep others out.
+    /// Connections served at once (default 1024), one client (IP address) holding at
+    /// most three quarters of them. When all are taken, a new client is served in place
+    /// of the connection idle the longest of the client holding the most, which is
+    /// closed; a client past its share replaces its own idle connections, or waits, held
+    /// aside, for one of them to end. A connection with a request in flight is never
+    /// closed to make room. One peer hoarding sockets therefore cannot keep others out.
     pub max_connections: usize,
     /// Whether connections are kept alive between requests (default true).
     pub keep_alive: bool,
@@ -158,12 +160,10 @@ impl Bound {
             closing: Arc::new(AtomicBool::new(false)),
             graceful: GracefulShutdown::new(),
         };
-        let slots = Slots::new(config.max_connections);
+        let slots = Slots::new(config.max_connections, config.header_read_timeout);
         let max = slots.max();
         tokio::pin!(shutdown);
-        while let Some((stream, peer, slot)) =
-            next_connection(&listener, &slots, shutdown.as_mut()).await
-        {
+        while let Some((stream, peer, slot)) = slots.next(&listener, shutdown.as_mut()).await {
             conns.serve(stream, peer, slot);
         }
         // The drain is over. From now on every answer is the last on its connection.
@@ -173,8 +173,11 @@ impl Bound {
         // Connections that arrive after the close are refused.
         match listener.into_std() {
             Ok(listener) => {
-                while let Some(slot) = slots.try_take() {
+                while slots.semaphore().available_permits() > 0 {
                     let Ok((stream, peer)) = listener.accept() else {
+                        break;
+                    };
+                    let Some(slot) = slots.try_take(peer.ip()) else {
                         break;
                     };
                     let stream = stream
@@ -218,33 +221,6 @@ pub(crate) fn http1_builder(config: &ServerConfig) -> http1::Builder {
         // once costs less than gathering two buffers, and the bytes sent are the same.
         .writev(false);
     http
-}
-
-/// Waits for the next connection and a slot for it (see [`Slots::take`]: the connection
-/// idle the longest gives way when all are taken); `None` once `shutdown` has resolved.
-/// A failed accept (out of file descriptors and the like) backs off instead of spinning.
-pub(crate) async fn next_connection<S: Future<Output = ()>>(
-    listener: &TcpListener,
-    slots: &Arc<Slots>,
-    mut shutdown: std::pin::Pin<&mut S>,
-) -> Option<(TcpStream, SocketAddr, Slot)> {
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => return None,
-        };
-        return tokio::select! {
-            slot = slots.take() => Some((stream, peer, slot)),
-            () = &mut shutdown => None,
-        };
-    }
 }
 
 /// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one `Host` header. One without,

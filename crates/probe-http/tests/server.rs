@@ -86,11 +86,15 @@ async fn at_the_cap_the_longest_idle_connection_gives_way_to_a_new_client() {
     assert_eq!(exchange(&mut first, "/livez").await.unwrap().0, 200);
     let mut second = TcpStream::connect(addr).await.unwrap();
     assert_eq!(exchange(&mut second, "/livez").await.unwrap().0, 200);
-    // A third is served at once, in place of the first, whose connection is closed.
-    let third = tokio::time::timeout(Duration::from_secs(5), support::get(addr, "/livez"))
-        .await
-        .expect("a new client is served while the cap is reached");
-    assert_eq!(third.status, StatusCode::OK);
+    // Another client is served at once, in place of the first, whose connection is closed.
+    let other = Some("127.0.0.2".parse().unwrap());
+    let third = tokio::time::timeout(
+        Duration::from_secs(5),
+        support::request(http::Method::GET, other, addr, "/livez", &[]),
+    )
+    .await
+    .expect("a new client is served while the cap is reached");
+    assert_eq!(third.0, StatusCode::OK);
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(5), first.read_to_end(&mut rest)).await;
     assert!(
@@ -102,6 +106,34 @@ async fn at_the_cap_the_longest_idle_connection_gives_way_to_a_new_client() {
         200,
         "the younger one stays"
     );
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_client_at_its_share_waits_aside_for_one_of_its_own_connections_to_end() {
+    let config = ServerConfig {
+        max_connections: 2,
+        ..ServerConfig::default()
+    };
+    let bound = Server::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
+    let addr = bound.local_addr();
+    let server = tokio::spawn(bound.serve(plain(), std::future::pending()));
+    let mut first = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(exchange(&mut first, "/livez").await.unwrap().0, 200);
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(exchange(&mut second, "/livez").await.unwrap().0, 200);
+    let third = tokio::spawn(async move { support::get(addr, "/livez").await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !third.is_finished(),
+        "the client's third connection waits while it holds both"
+    );
+    drop(first);
+    let got = tokio::time::timeout(Duration::from_secs(5), third)
+        .await
+        .expect("served once one of its connections ended")
+        .unwrap();
+    assert_eq!(got.status, StatusCode::OK);
     server.abort();
 }
 

@@ -10,6 +10,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+/// One case at a time: each is an attack that would skew the figures of another. Every
+/// case holds this for its whole run.
+pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
+
 /// Whether the long mode was asked for (`RESILIENCE_LONG=1`).
 pub fn long() -> bool {
     std::env::var("RESILIENCE_LONG").is_ok_and(|v| v == "1")
@@ -34,9 +41,24 @@ pub struct Answer {
 /// A probe as the kubelet sends it: a fresh connection, one `GET`, `Connection: close`,
 /// a deadline. Status 0 when the deadline passed or the connection failed.
 pub async fn kubelet_get(addr: SocketAddr, path: &str, deadline: Duration) -> (Answer, String) {
+    kubelet_get_from(None, addr, path, deadline).await
+}
+
+/// [`kubelet_get`] from the local address `from` (any of 127.0.0.0/8 on loopback), as a
+/// kubelet on the node's address, apart from a peer's.
+pub async fn kubelet_get_from(
+    from: Option<std::net::IpAddr>,
+    addr: SocketAddr,
+    path: &str,
+    deadline: Duration,
+) -> (Answer, String) {
     let started = Instant::now();
     let go = async {
-        let mut s = TcpStream::connect(addr).await?;
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        if let Some(ip) = from {
+            socket.bind(SocketAddr::new(ip, 0))?;
+        }
+        let mut s = socket.connect(addr).await?;
         let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: kube-probe/1.31\r\nConnection: close\r\n\r\n");
         s.write_all(req.as_bytes()).await?;
         let mut raw = Vec::new();

@@ -1,6 +1,6 @@
 //! One peer hoarding more connections than the cap and reopening each one the server
-//! closes, beside slowloris clients that never finish their headers: the kubelet's probes
-//! must still be answered within their 1 s deadline.
+//! closes, beside slowloris clients that never finish their headers (all from 127.0.0.1):
+//! the kubelet's probes (from 127.0.0.2) must still be answered within their 1 s deadline.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,9 +11,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
-use super::attack::{self, kubelet_get, pick, quantile_ms, Probe};
+use super::attack::{self, kubelet_get_from, pick, quantile_ms, Probe};
 
 const DEADLINE: Duration = Duration::from_secs(1);
+
+/// The kubelet probes from the node's address; the peer hoards from its own (127.0.0.1).
+const KUBELET: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
 
 /// Holds a connection, idle (after one kept-alive request when `ask` is set), until the
 /// server closes it; then opens another, until `stop`.
@@ -65,6 +68,7 @@ async fn slowloris(addr: SocketAddr, stop: Arc<AtomicBool>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_are_answered_within_a_second_while_one_peer_hoards_connections() {
+    let _alone = super::attack::one_at_a_time().await;
     let probe = Probe::serve("[server]\nlisten = \"127.0.0.1:{port}\"\n").await;
     let addr = probe.addr;
     let hoarders: usize = pick(1_100, 2_500);
@@ -84,7 +88,7 @@ async fn probes_are_answered_within_a_second_while_one_peer_hoards_connections()
     let mut probes = JoinSet::new();
     let started = tokio::time::Instant::now();
     while started.elapsed() < length {
-        probes.spawn(kubelet_get(addr, "/livez", DEADLINE));
+        probes.spawn(kubelet_get_from(Some(KUBELET), addr, "/livez", DEADLINE));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut answers = Vec::new();

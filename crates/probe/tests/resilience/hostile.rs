@@ -165,6 +165,7 @@ async fn hostile(mode: Mode, huge: &'static [u8]) -> Hostile {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_check_against_every_hostile_peer_ends_in_time_and_in_bounded_memory() {
+    let _alone = super::attack::one_at_a_time().await;
     let rounds = pick(2, 10);
     for mode in [
         Mode::Huge,

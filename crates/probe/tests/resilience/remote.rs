@@ -94,6 +94,7 @@ impl Drop for Namespace {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_client_sees_no_message_url_or_secret_in_any_dialect() {
+    let _alone = super::attack::one_at_a_time().await;
     let ns = Namespace::create();
     let config = r#"
 [server]

@@ -101,6 +101,7 @@ async fn cycle(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_redis_killed_and_restarted_twenty_times() {
+    let _alone = super::attack::one_at_a_time().await;
     let port = free_port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let start = || {
@@ -143,13 +144,17 @@ fn pg_bin() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_postgresql_killed_and_restarted_again_and_again() {
+    let _alone = super::attack::one_at_a_time().await;
     let bin = pg_bin();
     let dir = TempDir::new("pg");
     let data = dir.join("data");
     // PostgreSQL refuses to run as root: the cluster belongs to the `postgres` user, and
     // its programs run as it (no intermediate process, so a kill reaches the server).
     let id = |flag: &str| -> u32 {
-        let out = Command::new("id").args([flag, "postgres"]).output().expect("run id");
+        let out = Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .expect("run id");
         String::from_utf8_lossy(&out.stdout)
             .trim()
             .parse()

@@ -85,6 +85,7 @@ async fn keep_alive_client(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_keep_alive_load_loses_nothing_and_fails_readiness_at_once() {
+    let _alone = super::attack::one_at_a_time().await;
     let mut probe = Probe::serve("[server]\nlisten = \"127.0.0.1:{port}\"\ndrain = \"1s\"\n").await;
     let addr = probe.addr;
     let clients: usize = pick(8, 32);
