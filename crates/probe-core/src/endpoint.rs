@@ -4,7 +4,8 @@
 //! `scheme://[user[:password]@]host[:port][/path][?query]`. The user and password are
 //! percent-decoded; the password is kept apart and never printed: [`Endpoint`]'s `Debug`
 //! and [`Endpoint::shown`] leave it out, and [`Endpoint::scrub`] removes it from any text a
-//! server sent back.
+//! server sent back. Parsing registers the URL's secrets (its password, a `password=`
+//! parameter) with [`crate::secrets`], so every message leaving the process is scrubbed of them.
 
 use std::fmt;
 
@@ -59,6 +60,7 @@ impl Endpoint {
     /// the URL names none.
     pub fn parse(url: &str, schemes: &[&str], default_port: u16) -> Result<Self, UrlError> {
         let url = url.trim();
+        crate::secrets::register_in(url);
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| UrlError::new(url, format!("expected {}://host", schemes[0])))?;
@@ -183,11 +185,13 @@ impl Endpoint {
 
     /// `text` with every occurrence of the password replaced by `***`, for text that a
     /// server or a client library produced and that might echo it.
+    /// Every other registered secret ([`crate::secrets`]) is removed too.
     pub fn scrub(&self, text: &str) -> String {
-        match self.password.as_deref() {
+        let text = match self.password.as_deref() {
             Some(p) if !p.is_empty() => text.replace(p, "***"),
             _ => text.to_owned(),
-        }
+        };
+        crate::secrets::scrub(&text).into_owned()
     }
 }
 

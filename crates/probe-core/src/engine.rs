@@ -188,6 +188,17 @@ impl Entry {
                 }
                 Err(_) => Outcome::fail("check was cancelled"),
             };
+        // Nothing a check says leaves the process with a secret in it: not its message,
+        // not its details, whatever the server it asked sent back.
+        let mut outcome = outcome;
+        if let Some(m) = &outcome.message {
+            if let std::borrow::Cow::Owned(clean) = crate::secrets::scrub(m) {
+                outcome.message = Some(clean);
+            }
+        }
+        if let Some(d) = &mut outcome.details {
+            crate::secrets::scrub_json(d);
+        }
         let finished = Instant::now();
         let duration = finished.saturating_duration_since(started);
         let raw = outcome.status;

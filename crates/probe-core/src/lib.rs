@@ -52,7 +52,8 @@
 //! - `testing`: the `testing` module, scripted checks and a paused clock for tests of your own.
 //!
 //! The URL and address parser (`endpoint`) comes with `http` and with any cache, database
-//! or broker check; the text helpers ([`text`]) are in every build.
+//! or broker check; the text helpers ([`text`]) and the secret scrubber ([`secrets`]) are
+//! in every build.
 
 #![warn(missing_debug_implementations)]
 
@@ -85,6 +86,7 @@ mod policy;
 pub mod proto;
 mod publish;
 mod report;
+pub mod secrets;
 mod shutdown_signal;
 mod status;
 #[cfg(feature = "testing")]

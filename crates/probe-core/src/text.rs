@@ -6,7 +6,70 @@ use std::io;
 /// `url` with any password replaced by `***` and control characters escaped (`\r\n`
 /// written as `\\r\\n`), safe for one-line messages and logs.
 pub fn redact(url: &str) -> String {
-    escape_control(&redact_password(url))
+    escape_control(&mask_password_values(&redact_password(url)))
+}
+
+/// `text` with the value of every `password=` (a query parameter, a `key=value`
+/// connection-string entry, quoted or not) replaced by `***`.
+fn mask_password_values(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for key in ["sslpassword", "password", "passwd", "pwd"] {
+        for (i, _) in lower.match_indices(key) {
+            let word_start = lower[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
+            if !word_start || spans.iter().any(|&(a, b)| i >= a && i < b) {
+                continue;
+            }
+            let after_key = i + key.len();
+            let rest = &text[after_key..];
+            let trimmed = rest.trim_start();
+            let Some(value) = trimmed.strip_prefix('=') else {
+                continue;
+            };
+            let lead = value.len() - value.trim_start().len();
+            let start = text.len() - value.len() + lead;
+            let value = &text[start..];
+            let len = if let Some(q) = value.strip_prefix('\'') {
+                let mut end = q.len();
+                let mut escaped = false;
+                for (j, c) in q.char_indices() {
+                    match c {
+                        _ if escaped => escaped = false,
+                        '\\' => escaped = true,
+                        '\'' => {
+                            end = j + 1;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                1 + end
+            } else {
+                value
+                    .find(|c: char| c.is_whitespace() || matches!(c, '&' | '#' | ';' | ',' | '"'))
+                    .unwrap_or(value.len())
+            };
+            if len > 0 {
+                spans.push((start, start + len));
+            }
+        }
+    }
+    spans.sort_unstable();
+    for (a, b) in spans {
+        if a < copied {
+            continue;
+        }
+        out.push_str(&text[copied..a]);
+        out.push_str("***");
+        copied = b;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// `text` with every control character written escaped (`\n` as `\\n`): input quoted in
@@ -134,6 +197,16 @@ mod tests {
         assert_eq!(redact("http://token@h/"), "http://***@h/");
         assert_eq!(redact("http://h/a@b"), "http://h/a@b");
         assert_eq!(redact("not a url"), "not a url");
+        assert_eq!(
+            redact("postgres://h/db?sslmode=disable&password=s3cret&x=1"),
+            "postgres://h/db?sslmode=disable&password=***&x=1"
+        );
+        assert_eq!(
+            redact("host=h password='s3 cret' user=u"),
+            "host=h password=*** user=u"
+        );
+        assert_eq!(redact("host=h PASSWORD = s3cret"), "host=h PASSWORD = ***");
+        assert_eq!(redact("no_password=x"), "no_password=x");
         assert_eq!(
             redact("http://u:s3cret@h/\r\nX: y"),
             "http://u:***@h/\\r\\nX: y"

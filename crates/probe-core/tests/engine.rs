@@ -685,3 +685,31 @@ async fn an_endless_timeout_still_ends_the_evaluation() {
         .expect("the evaluation returns");
     assert_eq!(report.status, Status::Fail);
 }
+
+#[tokio::test]
+async fn a_registered_secret_never_reaches_a_report_whatever_a_check_says() {
+    probe_core::secrets::register_in("redis://:engine-s3cret-pw@cache:6379/0");
+    let echo = probe_core::from_fn(probe_core::Scope::Dependency, || async {
+        probe_core::Outcome::fail("ERR invalid password engine-s3cret-pw")
+            .with_details(serde_json::json!({ "sent": ["AUTH", "engine-s3cret-pw"] }))
+    });
+    let health = probe_core::Health::builder()
+        .check(
+            "cache",
+            echo,
+            [probe_core::Probe::Readiness],
+            probe_core::Policy::default(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let report = health
+        .evaluate(probe_core::Probe::Readiness, &probe_core::Select::All)
+        .await;
+    let shown = serde_json::to_string(&report).unwrap();
+    assert!(shown.contains("ERR invalid password ***"), "{shown}");
+    assert!(!shown.contains("engine-s3cret-pw"), "{shown}");
+    let history = health.history("cache").unwrap();
+    let message = history[0].message.as_deref().unwrap_or_default();
+    assert!(!message.contains("engine-s3cret-pw"), "{message}");
+}

@@ -24,9 +24,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpStream;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
-use crate::server::{http1_builder, next_connection};
+use crate::server::http1_builder;
+use crate::slots::ConnState;
 use crate::{Bound, ProbeService, ServerConfig};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -185,11 +186,9 @@ impl Bound {
         let (stop, stopping) = watch::channel(false);
         let stopping = Stopping(stopping);
         let graceful = GracefulShutdown::new();
-        let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+        let slots = crate::slots::Slots::new(config.max_connections, config.header_read_timeout);
         tokio::pin!(shutdown);
-        while let Some((stream, peer, permit)) =
-            next_connection(&listener, &slots, shutdown.as_mut()).await
-        {
+        while let Some((stream, peer, slot)) = slots.next(&listener, shutdown.as_mut()).await {
             let _ = stream.set_nodelay(true);
             let router = Router {
                 service: service.clone(),
@@ -199,10 +198,12 @@ impl Bound {
             };
             let (builders, watcher) = (builders.clone(), graceful.watcher());
             let read_timeout = config.header_read_timeout;
-            tokio::spawn(async move {
-                builders.serve(stream, read_timeout, router, watcher).await;
-                drop(permit);
-            });
+            let state = slot.state().clone();
+            tokio::spawn(slot.hold(async move {
+                builders
+                    .serve(stream, read_timeout, router, watcher, state)
+                    .await;
+            }));
         }
         drop(listener);
         stop.send_replace(true);
@@ -243,6 +244,7 @@ impl Builders {
         read_timeout: Duration,
         router: Router<G>,
         watcher: Watcher,
+        state: Arc<ConnState>,
     ) where
         G: tower_service::Service<Request<Incoming>, Response = http::Response<B>>
             + Clone
@@ -253,13 +255,25 @@ impl Builders {
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let svc = service_fn(move |req| router.clone().route(req));
         match protocol(&stream, read_timeout).await {
             Some(Sniffed::Http2) => {
+                // Streams (a health `Watch`) outlive their answer's head: an HTTP/2
+                // connection counts as busy for its whole life and never gives way.
+                let _busy = state.request();
+                let svc = service_fn(move |req| router.clone().route(req));
                 let conn = self.http2.serve_connection(TokioIo::new(stream), svc);
                 let _ = watcher.watch(conn).await;
             }
             Some(_) => {
+                let svc = service_fn(move |req| {
+                    let in_flight = state.request();
+                    let answer = router.clone().route(req);
+                    async move {
+                        let resp = answer.await;
+                        drop(in_flight);
+                        resp
+                    }
+                });
                 let conn = self.http1.serve_connection(TokioIo::new(stream), svc);
                 let _ = watcher.watch(conn).await;
             }
@@ -287,6 +301,9 @@ where
         mut req: Request<Incoming>,
     ) -> Result<http::Response<Either<Full<Bytes>, B>>, Infallible> {
         if !is_grpc(&req) {
+            if let Some(refusal) = crate::server::host_refusal(&req) {
+                return Ok(refusal.map(Either::Left));
+            }
             let resp = self.service.respond_from(req, Some(self.peer)).await;
             return Ok(resp.map(Either::Left));
         }

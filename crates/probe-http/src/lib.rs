@@ -68,6 +68,7 @@ mod query;
 pub mod response;
 mod server;
 mod service;
+mod slots;
 mod statusz;
 
 pub use access::{ClientAddr, Details};

@@ -15,14 +15,18 @@ pub type Response = http::Response<Body>;
 pub const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 
 /// An answer with `status`, `content_type` and `body`, never cached. For `HEAD` the body
-/// is left out but its length is kept.
+/// is left out but its length is kept. Every secret the process holds
+/// ([`probe_core::secrets`]) is masked in the body, whatever produced it.
 pub fn answer(
     method: &Method,
     status: StatusCode,
     content_type: HeaderValue,
     body: impl Into<Bytes>,
 ) -> Response {
-    let body = body.into();
+    let mut body = body.into();
+    if let Some(clean) = probe_core::secrets::scrub_bytes(&body) {
+        body = Bytes::from(clean);
+    }
     let mut resp = http::Response::new(Full::new(Bytes::new()));
     *resp.status_mut() = status;
     let h = resp.headers_mut();

@@ -9,15 +9,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::service::close_after;
+use crate::slots::{Slot, Slots};
+use crate::ProbeService;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-use crate::service::close_after;
-use crate::ProbeService;
 
 /// Limits of the listener. The defaults suit a probe endpoint: small requests, many
 /// short-lived clients, never a slow one holding memory.
@@ -27,7 +26,12 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// The per-connection read buffer cap (default and minimum: 8 KiB).
     pub max_buf_size: usize,
-    /// Connections served at once; further clients wait in the accept queue (default 1024).
+    /// Connections served at once (default 1024), one client (IP address) holding at
+    /// most three quarters of them. When all are taken, a new client is served in place
+    /// of the connection idle the longest of the client holding the most, which is
+    /// closed; a client past its share replaces its own idle connections, or waits, held
+    /// aside, for one of them to end. A connection with a request in flight is never
+    /// closed to make room. One peer hoarding sockets therefore cannot keep others out.
     pub max_connections: usize,
     /// Whether connections are kept alive between requests (default true).
     pub keep_alive: bool,
@@ -156,13 +160,11 @@ impl Bound {
             closing: Arc::new(AtomicBool::new(false)),
             graceful: GracefulShutdown::new(),
         };
-        let max = config.max_connections.clamp(1, u32::MAX as usize);
-        let slots = Arc::new(Semaphore::new(max));
+        let slots = Slots::new(config.max_connections, config.header_read_timeout);
+        let max = slots.max();
         tokio::pin!(shutdown);
-        while let Some((stream, peer, permit)) =
-            next_connection(&listener, &slots, shutdown.as_mut()).await
-        {
-            conns.serve(stream, peer, permit);
+        while let Some((stream, peer, slot)) = slots.next(&listener, shutdown.as_mut()).await {
+            conns.serve(stream, peer, slot);
         }
         // The drain is over. From now on every answer is the last on its connection.
         conns.closing.store(true, Ordering::Release);
@@ -171,15 +173,18 @@ impl Bound {
         // Connections that arrive after the close are refused.
         match listener.into_std() {
             Ok(listener) => {
-                while let Ok(permit) = slots.clone().try_acquire_owned() {
+                while slots.semaphore().available_permits() > 0 {
                     let Ok((stream, peer)) = listener.accept() else {
+                        break;
+                    };
+                    let Some(slot) = slots.try_take(peer.ip()) else {
                         break;
                     };
                     let stream = stream
                         .set_nonblocking(true)
                         .and_then(|()| TcpStream::from_std(stream));
                     if let Ok(stream) = stream {
-                        conns.serve(stream, peer, permit);
+                        conns.serve(stream, peer, slot);
                     }
                 }
             }
@@ -191,7 +196,7 @@ impl Bound {
         // gracefully, requests in flight finishing, all within the shutdown timeout.
         let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
         let quiet = config.header_read_timeout.min(config.shutdown_timeout);
-        let all_closed = slots.acquire_many(max as u32);
+        let all_closed = slots.semaphore().acquire_many(max as u32);
         let _ = tokio::time::timeout(quiet, all_closed).await;
         if tokio::time::timeout_at(deadline, conns.graceful.shutdown())
             .await
@@ -218,30 +223,26 @@ pub(crate) fn http1_builder(config: &ServerConfig) -> http1::Builder {
     http
 }
 
-/// Waits for a free connection slot, then for the next connection; `None` once `shutdown`
-/// has resolved. A failed accept (out of file descriptors and the like) backs off
-/// instead of spinning.
-pub(crate) async fn next_connection<S: Future<Output = ()>>(
-    listener: &TcpListener,
-    slots: &Arc<Semaphore>,
-    mut shutdown: std::pin::Pin<&mut S>,
-) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
-    let permit = tokio::select! {
-        p = slots.clone().acquire_owned() => p.ok()?,
-        () = &mut shutdown => return None,
-    };
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => return Some((stream, peer, permit)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            },
-            () = &mut shutdown => return None,
-        }
+/// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one `Host` header. One without,
+/// or with two, is answered `400 Bad Request` and its connection closed. (HTTP/1.0 may
+/// leave it out; HTTP/2 names the authority in its own way.)
+pub(crate) fn host_refusal<B>(req: &http::Request<B>) -> Option<crate::response::Response> {
+    if req.version() != http::Version::HTTP_11 {
+        return None;
     }
+    let why = match req.headers().get_all(http::header::HOST).iter().count() {
+        1 => return None,
+        0 => "bad request: no Host header\n",
+        _ => "bad request: more than one Host header\n",
+    };
+    let mut resp = crate::response::answer(
+        req.method(),
+        http::StatusCode::BAD_REQUEST,
+        crate::response::TEXT,
+        why,
+    );
+    close_after(&mut resp);
+    Some(resp)
 }
 
 // === Connections ===
@@ -256,18 +257,24 @@ struct Connections {
 }
 
 impl Connections {
-    /// Serves `stream` on a task of its own, holding `permit` until the connection ends.
-    fn serve(&self, stream: TcpStream, peer: SocketAddr, permit: OwnedSemaphorePermit) {
+    /// Serves `stream` on a task of its own, holding `slot` until the connection ends.
+    fn serve(&self, stream: TcpStream, peer: SocketAddr, slot: Slot) {
         let _ = stream.set_nodelay(true);
         let svc = self.service.clone();
         let closing = self.closing.clone();
+        let state = slot.state().clone();
         // The peer goes straight to the service, and the answer is not boxed: a
         // request extension and a boxed future would each cost an allocation.
         let with_addr = service_fn(move |req: http::Request<hyper::body::Incoming>| {
             let svc = svc.clone();
             let closing = closing.clone();
+            let in_flight = state.request();
             async move {
+                if let Some(refusal) = host_refusal(&req) {
+                    return Ok::<_, Infallible>(refusal);
+                }
                 let mut resp = svc.respond_from(req, Some(peer)).await;
+                drop(in_flight);
                 if closing.load(Ordering::Acquire) {
                     close_after(&mut resp);
                 }
@@ -277,10 +284,7 @@ impl Connections {
         let conn = self
             .graceful
             .watch(self.http.serve_connection(TokioIo::new(stream), with_addr));
-        tokio::spawn(async move {
-            let _ = conn.await;
-            drop(permit);
-        });
+        tokio::spawn(slot.hold(conn));
     }
 }
 

@@ -73,38 +73,136 @@ async fn in_flight_requests_finish_after_shutdown_begins() {
 }
 
 #[tokio::test]
-async fn the_connection_cap_holds_further_clients_in_the_queue() {
+async fn at_the_cap_the_longest_idle_connection_gives_way_to_a_new_client() {
+    let config = ServerConfig {
+        max_connections: 2,
+        ..ServerConfig::default()
+    };
+    let bound = Server::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
+    let addr = bound.local_addr();
+    let server = tokio::spawn(bound.serve(plain(), std::future::pending()));
+    // Two clients hold both slots with kept-alive, idle connections; the first is older.
+    let mut first = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(exchange(&mut first, "/livez").await.unwrap().0, 200);
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(exchange(&mut second, "/livez").await.unwrap().0, 200);
+    // Another client is served at once, in place of the first, whose connection is closed.
+    let other = Some("127.0.0.2".parse().unwrap());
+    let third = tokio::time::timeout(
+        Duration::from_secs(5),
+        support::request(http::Method::GET, other, addr, "/livez", &[]),
+    )
+    .await
+    .expect("a new client is served while the cap is reached");
+    assert_eq!(third.0, StatusCode::OK);
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), first.read_to_end(&mut rest)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0))),
+        "the longest idle connection was closed"
+    );
+    assert_eq!(
+        exchange(&mut second, "/livez").await.unwrap().0,
+        200,
+        "the younger one stays"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_client_at_its_share_waits_aside_for_one_of_its_own_connections_to_end() {
+    let config = ServerConfig {
+        max_connections: 2,
+        ..ServerConfig::default()
+    };
+    let bound = Server::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
+    let addr = bound.local_addr();
+    let server = tokio::spawn(bound.serve(plain(), std::future::pending()));
+    let mut first = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(exchange(&mut first, "/livez").await.unwrap().0, 200);
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(exchange(&mut second, "/livez").await.unwrap().0, 200);
+    let third = tokio::spawn(async move { support::get(addr, "/livez").await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !third.is_finished(),
+        "the client's third connection waits while it holds both"
+    );
+    drop(first);
+    let got = tokio::time::timeout(Duration::from_secs(5), third)
+        .await
+        .expect("served once one of its connections ended")
+        .unwrap();
+    assert_eq!(got.status, StatusCode::OK);
+    server.abort();
+}
+
+#[tokio::test]
+async fn at_the_cap_a_connection_with_a_request_in_flight_keeps_its_slot() {
+    let slow = from_fn(Scope::Local, || async {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        Outcome::pass()
+    });
+    let h = Health::builder()
+        .check("slow", slow, [Probe::Readiness], Policy::default())
+        .unwrap()
+        .build()
+        .unwrap();
+    let svc = ProbeService::builder().dialect(Kubernetes::new(h)).build();
     let config = ServerConfig {
         max_connections: 1,
         ..ServerConfig::default()
     };
     let bound = Server::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
     let addr = bound.local_addr();
-    let server = tokio::spawn(bound.serve(plain(), std::future::pending()));
-    // The first client holds the only slot with a kept-alive connection.
+    let server = tokio::spawn(bound.serve(svc, std::future::pending()));
     let mut first = TcpStream::connect(addr).await.unwrap();
-    first
-        .write_all(b"GET /livez HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let mut buf = [0u8; 512];
-    let n = tokio::time::timeout(Duration::from_secs(5), first.read(&mut buf))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let busy = tokio::spawn(async move {
+        let got = exchange(&mut first, "/readyz").await.unwrap().0;
+        (got, first)
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let second = tokio::spawn(async move { support::get(addr, "/livez").await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         !second.is_finished(),
-        "a second connection waits while the cap is reached"
+        "a new client waits while the only connection is busy"
     );
-    drop(first);
+    let (code, _first) = busy.await.unwrap();
+    assert_eq!(code, 200, "the request in flight was answered, not cut");
     let got = tokio::time::timeout(Duration::from_secs(5), second)
         .await
-        .expect("served once the slot frees")
+        .expect("served once the busy connection turned idle")
         .unwrap();
     assert_eq!(got.status, StatusCode::OK);
+    server.abort();
+}
+
+#[tokio::test]
+async fn http11_requests_need_exactly_one_host_header() {
+    let bound = Server::bind("127.0.0.1:0".parse().unwrap(), ServerConfig::default()).unwrap();
+    let addr = bound.local_addr();
+    let server = tokio::spawn(bound.serve(plain(), std::future::pending()));
+    for (request, want) in [
+        ("GET /livez HTTP/1.1\r\n\r\n", "400"),
+        ("GET /livez HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "400"),
+        ("GET /livez HTTP/1.1\r\nHost: a\r\n\r\n", "200"),
+        ("GET /livez HTTP/1.0\r\n\r\n", "200"),
+    ] {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut buf = [0u8; 512];
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {want}"))
+                || head.starts_with(&format!("HTTP/1.0 {want}")),
+            "{request:?}: {head}"
+        );
+    }
     server.abort();
 }
 

@@ -34,7 +34,9 @@ pub fn init(explicit: Option<LevelFilter>, rust_log: Option<String>, format: Log
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| LossyStderr)
+        // Every line is scrubbed of the secrets the configuration holds, whatever a
+        // server echoed into a message.
+        .with_writer(|| probe_core::secrets::Scrubbed(LossyStderr))
         // A line that cannot be written is dropped without a word: saying so would be
         // one more write to the same broken stream.
         .log_internal_errors(false)
@@ -65,14 +67,16 @@ impl Write for LossyStderr {
     }
 }
 
-/// Prints `line` on standard output; dropped if it cannot be written (unlike `println!`,
-/// which panics on a closed pipe).
+/// Prints `line` on standard output, scrubbed of secrets; dropped if it cannot be written
+/// (unlike `println!`, which panics on a closed pipe).
 pub fn say(line: impl Display) {
-    let _ = writeln!(io::stdout(), "{line}");
+    let line = line.to_string();
+    let _ = writeln!(io::stdout(), "{}", probe_core::secrets::scrub(&line));
 }
 
-/// Prints `line` on standard error; dropped if it cannot be written (unlike `eprintln!`,
-/// which panics on a closed pipe).
+/// Prints `line` on standard error, scrubbed of secrets; dropped if it cannot be written
+/// (unlike `eprintln!`, which panics on a closed pipe).
 pub fn complain(line: impl Display) {
-    let _ = writeln!(io::stderr(), "{line}");
+    let line = line.to_string();
+    let _ = writeln!(io::stderr(), "{}", probe_core::secrets::scrub(&line));
 }

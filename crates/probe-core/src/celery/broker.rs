@@ -35,6 +35,7 @@ impl RedisBroker {
     /// default; a query string is ignored). The password is kept for `AUTH` and never
     /// shown.
     pub fn parse(url: &str) -> Result<RedisBroker, BrokerUrlError> {
+        crate::secrets::register_in(url);
         let invalid = |reason| BrokerUrlError::Invalid {
             url: redact(url),
             reason,

@@ -131,7 +131,8 @@ pub(super) fn refused(addr: &str, command: &'static str, reason: &str) -> PingEr
     PingError::Refused {
         addr: addr.to_owned(),
         command,
-        reason: truncated(reason),
+        // Scrubbed before it is cut: a server may quote the password it refused.
+        reason: truncated(&crate::secrets::scrub(reason)),
     }
 }
 
@@ -139,7 +140,7 @@ pub(super) fn protocol(addr: &str, command: &'static str, reason: &str) -> PingE
     PingError::Protocol {
         addr: addr.to_owned(),
         command,
-        reason: reason.to_owned(),
+        reason: crate::secrets::scrub(reason).into_owned(),
     }
 }
 

@@ -44,6 +44,9 @@ impl KafkaCheck {
 
     /// A check of the brokers at `bootstrap` (`host:port` each).
     pub fn new(bootstrap: Vec<String>) -> Self {
+        bootstrap
+            .iter()
+            .for_each(|b| crate::secrets::register_in(b));
         KafkaCheck {
             bootstrap,
             timeout: Self::DEFAULT_TIMEOUT,

@@ -81,7 +81,8 @@ impl PingStatus {
 /// the way `pg_isready` does; no password is ever sent.
 ///
 /// The URL is `postgres://[user@]host[:port][/database]`; the user defaults to
-/// `postgres` and the password, if any, is ignored. Pass: `127.0.0.1:5432 - accepting
+/// `postgres` and the password, if any, is ignored. The connection is never TLS, so a URL
+/// with `sslmode=require`, `verify-ca` or `verify-full` is refused. Pass: `127.0.0.1:5432 - accepting
 /// connections`; fail: `- rejecting connections` (starting up, shutting down, recovering)
 /// or `- no response`. Details carry the server's SQLSTATE and message, or the reason there
 /// was no response.
@@ -101,6 +102,13 @@ impl PostgresCheck {
     /// A check of the server at `url` (`postgres://` or `postgresql://`).
     pub fn new(url: &str) -> Result<Self, UrlError> {
         let endpoint = Endpoint::parse(url, &["postgres", "postgresql"], 5432)?;
+        // The ping is plain TCP: a URL that demands TLS would pass over plaintext.
+        if let Some(mode @ ("require" | "verify-ca" | "verify-full")) = endpoint.query("sslmode") {
+            return Err(UrlError::new(
+                url,
+                format!("sslmode={mode} needs TLS, which the postgres check does not speak (use sslmode=disable or prefer)"),
+            ));
+        }
         let user = endpoint.user().unwrap_or("postgres").to_owned();
         Ok(PostgresCheck {
             endpoint,

@@ -50,6 +50,13 @@ impl PostgresTarget {
                 reason: endpoint.scrub(&describe(&e)),
             }
         })?;
+        // Sessions here are plain TCP: a URL that demands TLS is refused, not downgraded.
+        if let Some(mode @ ("require" | "verify-ca" | "verify-full")) = endpoint.query("sslmode") {
+            return Err(PostgresConfigError::Options {
+                url: endpoint.shown().to_owned(),
+                reason: format!("sslmode={mode} needs TLS, which this check does not speak (use sslmode=disable or prefer)"),
+            });
+        }
         Ok(PostgresTarget { endpoint, config })
     }
 

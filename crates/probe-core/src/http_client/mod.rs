@@ -120,6 +120,7 @@ impl Target {
     /// the URL become HTTP basic authentication. An `https://` target trusts the system's
     /// certificate store ([`TlsConfig::system`]) until [`Target::with_tls`] says otherwise.
     pub fn parse(url: &str) -> Result<Self, HttpError> {
+        crate::secrets::register_in(url);
         let uri: Uri = url
             .parse()
             .map_err(|_| HttpError::InvalidUrl(redact(url)))?;
@@ -152,7 +153,9 @@ impl Target {
         let basic = match auth.as_str().rsplit_once('@') {
             Some((userinfo, _)) => {
                 let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-                Some(basic_auth(&percent_decode(user), &percent_decode(pass)))
+                let (user, pass) = (percent_decode(user), percent_decode(pass));
+                crate::secrets::register_basic(&user, &pass);
+                Some(basic_auth(&user, &pass))
             }
             None => None,
         };
@@ -194,6 +197,7 @@ impl Target {
 
     /// The same target with HTTP basic authentication.
     pub fn with_basic_auth(mut self, user: &str, password: &str) -> Self {
+        crate::secrets::register_basic(user, password);
         self.basic = Some(basic_auth(user, password));
         self
     }

@@ -168,7 +168,8 @@ pub(crate) async fn get(addr: SocketAddr, path: &str) -> Got {
     send(addr, Method::GET, path, &[]).await
 }
 
-/// `method path` with exactly `headers` (no `Host` unless given), from `from` when given.
+/// `method path` with `headers` (and `Host: <addr>` unless they name one, as HTTP/1.1
+/// requires), from `from` when given.
 pub(crate) async fn request(
     method: Method,
     from: Option<IpAddr>,
@@ -176,11 +177,12 @@ pub(crate) async fn request(
     path: &str,
     headers: &[(&str, &str)],
 ) -> (StatusCode, HeaderMap, String) {
-    let got = exchange(method, from, addr, path, headers, false).await;
+    let host = !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host"));
+    let got = exchange(method, from, addr, path, headers, host).await;
     (got.status, got.headers, got.body)
 }
 
-/// `GET path` with exactly `headers` (no `Host` unless given).
+/// `GET path` with `headers` (and a `Host` unless they name one).
 pub(crate) async fn get_with(
     addr: SocketAddr,
     path: &str,

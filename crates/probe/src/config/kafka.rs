@@ -47,7 +47,17 @@ pub fn bootstrap<'a>(lists: impl IntoIterator<Item = &'a str>) -> Result<Vec<Str
         if entry.is_empty() {
             continue;
         }
-        check_address(entry).map_err(|why| format!("`{entry}` is not host:port: {why}"))?;
+        if let Some((_, host)) = entry.rsplit_once('@') {
+            // `user:password@host:port`: Kafka takes credentials from SASL settings, not
+            // from the address; the entry is named without them.
+            probe_core::secrets::register_in(entry);
+            return Err(format!(
+                "`***@{}` is not host:port: credentials do not belong in a broker address",
+                probe_core::text::escape_control(host)
+            ));
+        }
+        let shown = probe_core::text::escape_control(entry);
+        check_address(entry).map_err(|why| format!("`{shown}` is not host:port: {why}"))?;
         out.push(entry.to_owned());
     }
     if out.is_empty() {
@@ -186,6 +196,8 @@ mod tests {
             ("::1:9092", "`::1:9092` is not host:port: write an IPv6 address in brackets, e.g. [::1]:9092"),
             ("PLAINTEXT://k:9092", "`PLAINTEXT://k:9092` is not host:port: leave out the listener name (PLAINTEXT://...)"),
             (" , ", "no broker address (write host:port, several separated by commas)"),
+            ("u:kafka-pw1@k:9092", "`***@k:9092` is not host:port: credentials do not belong in a broker address"),
+            ("SASL://u:kafka-pw1@k:9092", "`***@k:9092` is not host:port: credentials do not belong in a broker address"),
         ];
         for (input, expected) in cases {
             assert_eq!(bootstrap([input]).unwrap_err(), expected, "{input}");

@@ -207,6 +207,9 @@ impl Config {
         let table: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| syntax_error(text, &e))?;
+        // Before anything is checked, so that no error about a value, and nothing a
+        // server echoes later, can show a secret the file holds.
+        register_secrets(&table);
         let mut top = Fields::new(table, "");
         let server = match top_table(&mut top, "server")? {
             Some(t) => parse_server(Fields::new(t, "server"))?,
@@ -265,6 +268,34 @@ impl Config {
         }
         Ok(health)
     }
+}
+
+/// Registers with [`probe_core::secrets`] every secret `table` holds: passwords in URLs,
+/// connection strings and bootstrap lists, `basic_auth` values, and any key naming a
+/// password.
+fn register_secrets(table: &toml::Table) {
+    fn walk(key: &str, value: &toml::Value) {
+        match value {
+            toml::Value::String(s) => {
+                probe_core::secrets::register_in(s);
+                let key = key.to_ascii_lowercase();
+                if key == "basic_auth" {
+                    if let Some((user, password)) = s.split_once(':') {
+                        probe_core::secrets::register_basic(user, password);
+                    }
+                } else if key.contains("password")
+                    || key.contains("secret")
+                    || key.contains("token")
+                {
+                    probe_core::secrets::register(s);
+                }
+            }
+            toml::Value::Array(items) => items.iter().for_each(|v| walk(key, v)),
+            toml::Value::Table(t) => t.iter().for_each(|(k, v)| walk(k, v)),
+            _ => {}
+        }
+    }
+    table.iter().for_each(|(k, v)| walk(k, v));
 }
 
 /// The largest configuration file read: 1 MiB.
