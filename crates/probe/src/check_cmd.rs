@@ -41,19 +41,23 @@ pub fn normalize(endpoint: &str) -> String {
     if scheme != "http" && scheme != "https" {
         return format!("{scheme}://{rest}");
     }
-    let split = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(split);
+    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, rest) = rest.split_at(split);
     let authority = if authority.is_empty() {
         "localhost:8000"
     } else {
         authority
     };
+    // As Python's urlparse splits it: a query (or fragment) with no path before it keeps
+    // the default path (`127.0.0.1:8000?format=json`).
+    let split = rest.find(['?', '#']).unwrap_or(rest.len());
+    let (path, tail) = rest.split_at(split);
     let path = if path.is_empty() {
         "/_healthz/livez/"
     } else {
         path
     };
-    format!("{scheme}://{authority}{path}")
+    format!("{scheme}://{authority}{path}{tail}")
 }
 
 /// What to check, and within which time.
@@ -246,6 +250,18 @@ mod tests {
         );
         assert_eq!(normalize("/_healthz/"), "http://localhost:8000/_healthz/");
         assert_eq!(normalize("HTTP://h/"), "http://h/");
+        assert_eq!(
+            normalize("127.0.0.1:8000?format=json"),
+            "http://127.0.0.1:8000/_healthz/livez/?format=json"
+        );
+        assert_eq!(
+            normalize("web:8000/_healthz/?format=json"),
+            "http://web:8000/_healthz/?format=json"
+        );
+        assert_eq!(
+            normalize("?format=text"),
+            "http://localhost:8000/_healthz/livez/?format=text"
+        );
         assert_eq!(normalize("tcp://db:5432"), "tcp://db:5432");
     }
 
