@@ -31,7 +31,6 @@ pub const CHECK_TYPES: &[CheckType] = &[
     CheckType::new("http", network::http),
     CheckType::new("file-age", files::file_age),
     CheckType::new("file-exists", files::file_exists),
-    CheckType::new("storage", files::storage),
     CheckType::new("celery-ping", celery::celery_ping),
     CheckType::new("kafka", kafka::kafka),
     CheckType::new("kafka-streams", kafka::kafka_streams),
@@ -43,6 +42,7 @@ pub const CHECK_TYPES: &[CheckType] = &[
     CheckType::new("mysql", databases::mysql),
     CheckType::new("amqp", databases::amqp),
     CheckType::new("memcached", databases::memcached),
+    CheckType::new("storage", files::storage),
 ];
 
 /// The names of [`CHECK_TYPES`], in order.
@@ -80,7 +80,6 @@ mod tests {
         ("http", "url = \"http://127.0.0.1:1/\""),
         ("file-age", "path = \"/tmp/w.live\"\nmax_age = \"70s\""),
         ("file-exists", "path = \"/tmp/w.ready\""),
-        ("storage", "path = \"/tmp\""),
         ("celery-ping", "worker = \"celery@w\""),
         ("kafka", "bootstrap = \"127.0.0.1:9092\""),
         ("kafka-streams", "bootstrap = \"127.0.0.1:9092\""),
@@ -95,6 +94,7 @@ mod tests {
         ("mysql", "url = \"mysql://127.0.0.1:3306\""),
         ("amqp", "url = \"amqp://127.0.0.1:5672/\""),
         ("memcached", "url = \"memcached://127.0.0.1:11211\""),
+        ("storage", "path = \"/tmp\""),
     ];
 
     #[test]
