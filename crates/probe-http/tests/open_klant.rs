@@ -12,7 +12,6 @@ use probe_core::{from_fn, Health, Outcome, Policy, Probe, Scope};
 use probe_http::{
     AllowedHosts, Cidr, ClientAllowList, Details, OpenKlant, ProbeService, Shown, StandsFor,
 };
-use serde_json::{json, Value};
 use support::{get_with, header, request, Served};
 
 /// A health with a local check in liveness, a database in readiness and startup, and a

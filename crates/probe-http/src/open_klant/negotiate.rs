@@ -79,7 +79,7 @@ fn choose<'a>(ranges: impl Iterator<Item = (&'a str, f32)>) -> Option<Format> {
 #[cfg(test)]
 mod tests {
     use http::header::ACCEPT;
-    use http::{HeaderMap, Request};
+    use http::Request;
 
     use super::*;
     use crate::query::Query;
@@ -132,7 +132,6 @@ mod tests {
         for (accept, want) in cases {
             assert_eq!(pick("/_healthz/", *accept), *want, "{accept:?}");
         }
-        let _ = HeaderMap::new();
     }
 
     #[test]
