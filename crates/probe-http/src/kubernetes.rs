@@ -11,10 +11,11 @@
 
 use std::fmt::Write as _;
 
-use http::header::{HeaderValue, ACCEPT};
+use http::header::HeaderValue;
 use http::{Method, StatusCode};
 use probe_core::{BoxFuture, Health, Probe, Report, Select, Shutdown, Status, Trend};
 
+use crate::accept;
 use crate::health_json::{health_json, WITHHELD};
 use crate::response::{answer, method_not_allowed, not_found, TEXT};
 use crate::{Details, Dialect, Req, Response};
@@ -228,25 +229,22 @@ pub(crate) fn one_line(m: &str) -> String {
         .collect()
 }
 
+/// JSON when `?format=json`, or when `Accept` accepts `application/health+json` or
+/// `application/json` (a range with `q=0` refuses it, as HTTP says).
 pub(crate) fn wants_json(req: &Req<'_>) -> bool {
     if let Some(f) = req.query.get("format") {
         return f.eq_ignore_ascii_case("json");
     }
-    req.parts.headers.get_all(ACCEPT).iter().any(|v| {
-        v.to_str().is_ok_and(|s| {
-            s.split(',').any(|m| {
-                let m = m.split(';').next().unwrap_or("").trim();
-                m.eq_ignore_ascii_case("application/health+json")
-                    || m.eq_ignore_ascii_case("application/json")
-            })
-        })
-    })
+    accept::ranges(&req.parts.headers)
+        .iter()
+        .any(|r| (r.is("application/health+json") || r.is("application/json")) && r.acceptable())
 }
 
+/// The JSON answer is labelled `application/json` unless the client asked for
+/// `application/health+json` by name (and did not refuse it).
 pub(crate) fn prefers_plain_json(req: &Req<'_>) -> bool {
     req.query.get("format").is_none()
-        && req.parts.headers.get_all(ACCEPT).iter().all(|v| {
-            v.to_str()
-                .is_ok_and(|s| !s.to_ascii_lowercase().contains("application/health+json"))
-        })
+        && !accept::ranges(&req.parts.headers)
+            .iter()
+            .any(|r| r.is("application/health+json") && r.acceptable())
 }

@@ -48,6 +48,7 @@
 
 #![warn(missing_debug_implementations)]
 
+mod accept;
 mod access;
 mod allow;
 #[cfg(feature = "axum")]
@@ -81,7 +82,7 @@ pub use grpc_port::{is_grpc, Http2Config, Stopping};
 pub use health_json::health_json;
 pub use kpow::Kpow;
 pub use kubernetes::Kubernetes;
-pub use open_klant::OpenKlant;
+pub use open_klant::{OpenKlant, Shown, StandsFor};
 pub use query::Query;
 pub use response::{Body, Response};
 pub use server::{BindError, Bound, Server, ServerConfig};

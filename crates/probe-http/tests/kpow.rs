@@ -8,7 +8,7 @@ use http::{Method, StatusCode};
 use probe_core::evaluators::streams::{State, StreamsState};
 use probe_core::{Health, Policy, Probe};
 use probe_http::{Details, Kpow, Kubernetes, ProbeService};
-use support::{ask, get, serve};
+use support::{ask, get, send, serve};
 
 /// The three Streams checks, as `probe kpow` registers them.
 fn health(streams: &StreamsState) -> Health {
@@ -215,4 +215,28 @@ async fn health_json_is_served_when_asked_for() {
     let doc: serde_json::Value = serde_json::from_str(&a.body).unwrap();
     assert_eq!(doc["status"], "fail");
     assert_eq!(doc["output"], "liveness check failed: kafka-streams");
+}
+
+#[tokio::test]
+async fn a_json_type_refused_with_q_zero_gets_text() {
+    let streams = running();
+    let served = serve(service(health(&streams), "", Details::Local));
+    let a = send(
+        served.addr,
+        Method::GET,
+        "/healthy",
+        &[("accept", "application/json;q=0")],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.headers["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(a.body, "ok");
+    let a = send(
+        served.addr,
+        Method::GET,
+        "/healthy",
+        &[("accept", "application/json;q=0.5")],
+    )
+    .await;
+    assert_eq!(a.headers["content-type"], "application/json");
 }

@@ -480,3 +480,34 @@ async fn nothing_from_the_request_is_echoed_as_a_check() {
     );
     assert!(!known.body.contains("nosuch"), "{}", known.body);
 }
+
+#[tokio::test]
+async fn a_json_type_refused_with_q_zero_gets_text() {
+    let svc = service(Details::Local);
+    for accept in [
+        "application/json;q=0",
+        "application/health+json; q=0, text/plain",
+        "application/json;q=0.000",
+    ] {
+        let a = ask(&svc, Method::GET, "/readyz", &[("accept", accept)], LOCAL).await;
+        assert_eq!(
+            a.headers["content-type"], "text/plain; charset=utf-8",
+            "{accept}"
+        );
+        assert!(
+            a.body.ends_with("readyz check failed\n"),
+            "{accept}: {}",
+            a.body
+        );
+    }
+    // Refusing health+json while accepting plain JSON labels the answer plainly.
+    let a = ask(
+        &svc,
+        Method::GET,
+        "/readyz",
+        &[("accept", "application/health+json;q=0, application/json")],
+        LOCAL,
+    )
+    .await;
+    assert_eq!(a.headers["content-type"], "application/json");
+}

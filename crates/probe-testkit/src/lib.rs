@@ -6,6 +6,7 @@
 
 pub mod celery;
 pub mod connect;
+pub mod django;
 pub mod grpc_health;
 pub mod http1;
 pub mod kafka;

@@ -58,7 +58,7 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
         Command::Serve(args) => serve_config(serve::config(&args, env)?),
         Command::Kpow(args) => serve_config(kpow::config(&args, env)?),
         Command::Check(args) => {
-            let plan = check_cmd::plan(&args)?;
+            let plan = check_cmd::plan(&args, env)?;
             let verdict = exec_runtime()?.block_on(check_cmd::run(&plan));
             Ok(match verdict {
                 check_cmd::Verdict::Up(line) => {

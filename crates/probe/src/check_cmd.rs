@@ -15,8 +15,10 @@ use probe_core::text::redact;
 use probe_core::{Check, Outcome, Status};
 
 use crate::check_grpc::{self, GrpcTarget};
+use crate::check_proxy::Proxies;
 use crate::cli::CheckArgs;
 use crate::config::{tls, ConfigError};
+use crate::env::Env;
 use crate::exec::{bounded, seconds};
 
 /// Redirects followed before giving up.
@@ -41,19 +43,23 @@ pub fn normalize(endpoint: &str) -> String {
     if scheme != "http" && scheme != "https" {
         return format!("{scheme}://{rest}");
     }
-    let split = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(split);
+    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, rest) = rest.split_at(split);
     let authority = if authority.is_empty() {
         "localhost:8000"
     } else {
         authority
     };
+    // As Python's urlparse splits it: a query (or fragment) with no path before it keeps
+    // the default path (`127.0.0.1:8000?format=json`).
+    let split = rest.find(['?', '#']).unwrap_or(rest.len());
+    let (path, tail) = rest.split_at(split);
     let path = if path.is_empty() {
         "/_healthz/livez/"
     } else {
         path
     };
-    format!("{scheme}://{authority}{path}")
+    format!("{scheme}://{authority}{path}{tail}")
 }
 
 /// What to check, and within which time.
@@ -69,10 +75,14 @@ pub struct Plan {
     pub tls: Option<TlsConfig>,
     /// For `grpc://`: where to ask, for which service.
     pub grpc: Option<GrpcTarget>,
+    /// For `http://` and `https://` targets that are not loopback: the environment's
+    /// proxies.
+    pub proxies: Proxies,
 }
 
-/// Validates the arguments (bad values exit 64).
-pub fn plan(args: &CheckArgs) -> Result<Plan, ConfigError> {
+/// Validates the arguments and the proxy variables of `env` (bad values exit 64).
+pub fn plan(args: &CheckArgs, env: &dyn Env) -> Result<Plan, ConfigError> {
+    let proxies = Proxies::from_env(env)?;
     let timeout = seconds("--timeout", &args.timeout, false)?;
     let raw = args
         .url
@@ -137,6 +147,7 @@ pub fn plan(args: &CheckArgs) -> Result<Plan, ConfigError> {
         max_age,
         tls,
         grpc,
+        proxies,
     })
 }
 
@@ -178,9 +189,13 @@ async fn check(plan: &Plan) -> Verdict {
             None => FileExistsCheck::new(path).check().await,
         });
     }
-    let trusting = |target: Target| match &plan.tls {
-        Some(tls) => target.with_tls(tls.clone()),
-        None => target,
+    // Every hop is routed on its own: a redirect to another host may need the proxy
+    // (or no longer need it).
+    let trusting = |target: Target| {
+        plan.proxies.route(match &plan.tls {
+            Some(tls) => target.with_tls(tls.clone()),
+            None => target,
+        })
     };
     let mut target = match Target::parse(url) {
         Ok(t) => trusting(t),
@@ -236,6 +251,7 @@ fn follow(from: &Target, location: &str) -> Result<Target, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::env::MapEnv;
 
     #[test]
     fn partial_endpoints_are_completed() {
@@ -246,6 +262,18 @@ mod tests {
         );
         assert_eq!(normalize("/_healthz/"), "http://localhost:8000/_healthz/");
         assert_eq!(normalize("HTTP://h/"), "http://h/");
+        assert_eq!(
+            normalize("127.0.0.1:8000?format=json"),
+            "http://127.0.0.1:8000/_healthz/livez/?format=json"
+        );
+        assert_eq!(
+            normalize("web:8000/_healthz/?format=json"),
+            "http://web:8000/_healthz/?format=json"
+        );
+        assert_eq!(
+            normalize("?format=text"),
+            "http://localhost:8000/_healthz/livez/?format=text"
+        );
         assert_eq!(normalize("tcp://db:5432"), "tcp://db:5432");
     }
 
@@ -261,18 +289,18 @@ mod tests {
 
     #[test]
     fn max_age_belongs_to_file_targets_only() {
-        let p = plan(&args("file:///tmp/w.live", Some(70.0))).unwrap();
+        let p = plan(&args("file:///tmp/w.live", Some(70.0)), &MapEnv::default()).unwrap();
         assert_eq!(p.max_age, Some(Duration::from_secs(70)));
         assert_eq!(p.url, "file:///tmp/w.live");
-        let e = plan(&args("http://h/", Some(70.0)))
+        let e = plan(&args("http://h/", Some(70.0)), &MapEnv::default())
             .unwrap_err()
             .to_string();
         assert_eq!(e, "--max-age: only applies to file:// targets");
-        let e = plan(&args("file:///tmp/x", Some(-1.0)))
+        let e = plan(&args("file:///tmp/x", Some(-1.0)), &MapEnv::default())
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("--max-age: "), "{e}");
-        assert!(plan(&args("file://", None)).is_err());
+        assert!(plan(&args("file://", None), &MapEnv::default()).is_err());
     }
 
     #[test]
@@ -293,9 +321,9 @@ mod tests {
             ("tcp://db", "URL: no port in \"db\" (write host:port, e.g. db:5432) in tcp://db"),
             ("gopher://h/", "URL: unsupported scheme `gopher` (only http and https)"),
         ] {
-            assert_eq!(plan(&args(url, None)).unwrap_err().to_string(), expected);
+            assert_eq!(plan(&args(url, None), &MapEnv::default()).unwrap_err().to_string(), expected);
         }
-        assert!(plan(&args("tcp://127.0.0.1:1", None)).is_ok());
+        assert!(plan(&args("tcp://127.0.0.1:1", None), &MapEnv::default()).is_ok());
     }
 
     #[test]

@@ -61,6 +61,8 @@ impl KpowSettings {
                 policy: Policy::default(),
                 liveness_dependency: false,
                 connect: None,
+                label: None,
+                stands_for: probe_http::StandsFor::Other,
             })
             .collect();
         Config {

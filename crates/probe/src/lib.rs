@@ -7,6 +7,7 @@ pub mod background;
 pub mod beat_cmd;
 pub mod check_cmd;
 pub mod check_grpc;
+pub mod check_proxy;
 pub mod cli;
 pub mod config;
 pub mod connect_cmd;

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use probe_core::Health;
 use probe_http::metrics::Metrics;
-use probe_http::{Connect, Dialect, Kpow, Kubernetes, OpenKlant, ProbeService, ServerConfig};
+use probe_http::{
+    Connect, Dialect, Kpow, Kubernetes, OpenKlant, ProbeService, ServerConfig, Shown,
+};
 
 use crate::cli::ServeArgs;
 use crate::config::{duration, parse_listen, Config, ConfigError, ServerSettings};
@@ -82,6 +84,22 @@ pub fn dialect(
     }
 }
 
+/// The `open-klant` dialect for `config`: every check under its `label`, failing in the
+/// words of the django-health-check check its type stands for.
+fn open_klant(config: &Config, health: &Health) -> OpenKlant {
+    let mut d = OpenKlant::new(health.clone()).details(config.server.details);
+    for spec in &config.checks {
+        let mut shown = Shown::new()
+            .standing_for(spec.stands_for)
+            .with_timeout(spec.policy.timeout);
+        if let Some(label) = &spec.label {
+            shown = shown.with_label(label.clone());
+        }
+        d = d.show(spec.name.clone(), shown);
+    }
+    d
+}
+
 /// Builds the service for `config` (inside a runtime: background checks start here).
 pub fn service(config: &Config) -> Result<(Health, ProbeService), ConfigError> {
     let health = config.health()?;
@@ -100,7 +118,11 @@ pub fn service(config: &Config) -> Result<(Health, ProbeService), ConfigError> {
             // is listed: the service's fallback.
             b = b.fallback(connect_dialect(config, &health)?);
         } else {
-            b = b.boxed_dialect(dialect(name, &health, &config.server)?);
+            b = b.boxed_dialect(if name == "open-klant" {
+                Box::new(open_klant(config, &health))
+            } else {
+                dialect(name, &health, &config.server)?
+            });
         }
     }
     if let Some(clients) = &config.server.allow_clients {

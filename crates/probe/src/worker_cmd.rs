@@ -123,7 +123,10 @@ pub async fn run(plan: &WorkerPlan) -> Verdict {
         })
     };
     if let Some((path, max_age)) = &plan.liveness {
-        let seen = FileAgeCheck::new(path, *max_age).inspect().await;
+        let seen = whole_seconds(not_a_file(
+            path,
+            FileAgeCheck::new(path, *max_age).inspect().await,
+        ));
         match liveness_failure(path, &seen) {
             Some(text) => {
                 say(false, text);
@@ -168,7 +171,15 @@ pub async fn run(plan: &WorkerPlan) -> Verdict {
         }
     }
     if let Some(path) = &plan.readiness {
-        if let Err(problem) = FileExistsCheck::new(path).inspect().await {
+        let seen = FileExistsCheck::new(path).inspect().await;
+        let seen = seen.and_then(|()| {
+            if is_other_than_a_file(path) {
+                Err(FileProblem::Missing)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(problem) = seen {
             say(false, not_ready(path, &problem));
             return Verdict {
                 lines,
@@ -201,6 +212,33 @@ pub(crate) fn liveness_failure(path: &Path, seen: &FileAge) -> Option<String> {
             format!("File '{shown}' cannot be used: {}.", problem.message(path))
         }
     })
+}
+
+/// Something that exists at `path` but is not a regular file (a directory, a socket...),
+/// following symbolic links as Python's `Path.is_file` does.
+fn is_other_than_a_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+}
+
+/// A directory where the liveness file should be is "missing", as maykin-common's
+/// `is_file()` test sees it, whatever its modification time.
+fn not_a_file(path: &Path, seen: FileAge) -> FileAge {
+    if is_other_than_a_file(path) {
+        FileAge::Unusable(FileProblem::Missing)
+    } else {
+        seen
+    }
+}
+
+/// maykin-common compares the age in whole seconds (`int(now - mtime) > max_age`): a
+/// file 70.6 s old passes a 70 s limit.
+fn whole_seconds(seen: FileAge) -> FileAge {
+    match seen {
+        FileAge::TooOld { age, max_age } if Duration::from_secs(age.as_secs()) <= max_age => {
+            FileAge::Fresh { age, max_age }
+        }
+        other => other,
+    }
 }
 
 /// An age in whole seconds, rounded up: an age over the limit never reads as equal to it.

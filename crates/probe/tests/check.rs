@@ -230,3 +230,116 @@ async fn a_url_with_control_characters_is_one_escaped_line() {
     assert!(r.stderr.contains("/a\\r\\nX-Forged: 1"), "{r:?}");
     assert!(!r.stderr.contains("s3cret"), "{r:?}");
 }
+
+/// A proxy stand-in on loopback: records the head of the first request it gets and
+/// answers it with `answer` (a whole HTTP/1.1 response), then closes.
+async fn proxy_once(answer: &'static str) -> (u16, tokio::task::JoinHandle<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        let (mut s, _) = tokio::time::timeout(Duration::from_secs(20), listener.accept())
+            .await
+            .expect("the proxy was asked within 20 s")
+            .unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+            let n = s.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        s.write_all(answer.as_bytes()).await.unwrap();
+        String::from_utf8_lossy(&head).into_owned()
+    });
+    (port, task)
+}
+
+#[tokio::test]
+async fn a_target_off_loopback_goes_through_the_environments_proxy() {
+    let (port, seen) =
+        proxy_once("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+    let proxy = format!("http://proxy-user:proxy-pw@127.0.0.1:{port}");
+    // The name need not resolve: only the proxy is asked.
+    let r = probe(
+        &[
+            "check",
+            "--endpoint=http://klant.example.org/_healthz/readyz/",
+        ],
+        &[("HTTP_PROXY", &proxy)],
+    )
+    .await;
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.stdout, "UP, response status code: 200\n");
+    let head = seen.await.unwrap();
+    assert!(
+        head.starts_with("GET http://klant.example.org/_healthz/readyz/ HTTP/1.1\r\n"),
+        "{head}"
+    );
+    // proxy-user:proxy-pw
+    assert!(
+        head.contains("proxy-authorization: Basic cHJveHktdXNlcjpwcm94eS1wdw==\r\n"),
+        "{head}"
+    );
+}
+
+#[tokio::test]
+async fn https_goes_through_a_connect_tunnel_and_a_refusal_is_down() {
+    let (port, seen) = proxy_once("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n").await;
+    let proxy = format!("127.0.0.1:{port}");
+    let r = probe(
+        &["check", "https://klant.example.org/_healthz/"],
+        &[
+            ("HTTPS_PROXY", &proxy),
+            ("HTTP_PROXY", "http://127.0.0.1:1"),
+        ],
+    )
+    .await;
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("it refused CONNECT klant.example.org:443 with 403"),
+        "{r:?}"
+    );
+    assert!(seen
+        .await
+        .unwrap()
+        .starts_with("CONNECT klant.example.org:443 HTTP/1.1\r\n"));
+}
+
+#[tokio::test]
+async fn loopback_and_no_proxy_targets_are_asked_directly() {
+    let up = Upstream::counting().await;
+    // A proxy that is not there: going through it would fail the check.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    for env in [
+        vec![("HTTP_PROXY", dead.as_str())],
+        vec![("http_proxy", dead.as_str()), ("NO_PROXY", "*")],
+    ] {
+        let r = probe(&["check", &up.url("/")], &env).await;
+        assert_eq!(r.code, Some(0), "{env:?}: {r:?}");
+    }
+    let r = probe(
+        &["check", "http://localhost:1/"],
+        &[("HTTP_PROXY", "socks5://p:1")],
+    )
+    .await;
+    assert_eq!(r.code, Some(64), "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "HTTP_PROXY: invalid URL: socks5://p:1 (a proxy is asked over plain http://)"
+        ),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_with_only_a_query_keeps_the_default_path() {
+    let up = Upstream::counting().await;
+    let endpoint = format!("--endpoint=127.0.0.1:{}?format=json", up.addr().port());
+    let r = probe(&["check", &endpoint], &[]).await;
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(up.hits(), 1);
+}

@@ -282,3 +282,59 @@ async fn against_a_real_celery_worker() {
         r.stderr
     );
 }
+
+#[tokio::test]
+async fn a_directory_is_not_a_liveness_or_readiness_file() {
+    let dir = TempDir::new("worker-dirs");
+    std::fs::create_dir(dir.join("live")).unwrap();
+    std::fs::create_dir(dir.join("ready")).unwrap();
+    let (live, ready) = (dir.arg("live"), dir.arg("ready"));
+    // A fresh directory: its modification time must not make it a live event loop.
+    let r = probe(
+        &["worker-check", "--liveness-file", &live, "--skip-ping"],
+        &[],
+    )
+    .await;
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(
+        lines(&r).1,
+        [format!("File '{live}' does not exist or is not a file.")]
+    );
+    let args = [
+        "worker-check",
+        "--skip-event-loop-liveness",
+        "--skip-ping",
+        "--no-skip-readiness",
+        "--readiness-file",
+        &ready,
+    ];
+    let r = probe(&args, &[]).await;
+    assert_eq!(r.code, Some(4), "{r:?}");
+    assert_eq!(
+        lines(&r).1,
+        [format!(
+            "File '{ready}' does not exist - worker is not ready."
+        )]
+    );
+}
+
+#[tokio::test]
+async fn ages_compare_in_whole_seconds_as_maykin_common_does() {
+    let dir = TempDir::new("worker-seconds");
+    let live = dir.arg("live");
+    let args = [
+        "worker-check",
+        "--liveness-file",
+        &live,
+        "--max-age",
+        "70",
+        "--skip-ping",
+    ];
+    // 70.1 s old: `int(70.1) > 70` is false there, so it passes here too.
+    touch(&dir.join("live"), Duration::from_millis(70_100));
+    let r = probe(&args, &[]).await;
+    assert_eq!(r.code, Some(0), "{r:?}");
+    touch(&dir.join("live"), Duration::from_millis(71_500));
+    let r = probe(&args, &[]).await;
+    assert_eq!(r.code, Some(1), "{r:?}");
+}

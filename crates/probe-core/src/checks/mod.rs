@@ -28,6 +28,7 @@ pub mod postgres_query;
 mod postgres_session;
 #[cfg(feature = "redis")]
 pub mod redis;
+pub mod storage;
 pub mod tcp;
 
 #[cfg(feature = "amqp")]
@@ -54,4 +55,5 @@ pub use self::postgres_migrations::PostgresMigrationsCheck;
 pub use self::postgres_query::{PostgresConfigError, PostgresQueryCheck};
 #[cfg(feature = "redis")]
 pub use self::redis::RedisCheck;
+pub use self::storage::{StorageCheck, StorageFailure};
 pub use self::tcp::TcpCheck;

@@ -16,8 +16,10 @@ use tokio::net::TcpStream;
 
 use crate::text::{base64, io_reason, percent_decode, redact};
 
+mod proxy;
 mod tls;
 
+pub use self::proxy::Proxy;
 pub use self::tls::{TlsConfig, TlsConfigError, TlsOptions};
 
 /// The default cap on a response body read by a check: 64 KiB.
@@ -113,6 +115,8 @@ pub struct Target {
     basic: Option<HeaderValue>,
     /// For `https://`: what to trust (the system's store unless replaced).
     tls: Option<TlsConfig>,
+    /// The proxy it is reached through, if any.
+    proxy: Option<Proxy>,
 }
 
 impl Target {
@@ -180,7 +184,20 @@ impl Target {
             path,
             basic,
             tls,
+            proxy: None,
         })
+    }
+
+    /// The same target reached through `proxy`: an `http://` request goes to the proxy in
+    /// absolute form, an `https://` one through a `CONNECT` tunnel (TLS end to end).
+    pub fn via(mut self, proxy: Proxy) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
+    /// The host name or address, without brackets.
+    pub fn host(&self) -> &str {
+        &self.host
     }
 
     /// The same target trusting what `tls` trusts when it is `https://` (an `http://`
@@ -233,13 +250,20 @@ impl Target {
 /// at most `max_body` bytes of the body.
 pub async fn get(target: &Target, max_body: usize) -> Result<Response, HttpError> {
     let addr = target.addr();
-    let stream = TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| HttpError::Connect {
-            addr: addr.clone(),
-            reason: io_reason(&e),
-        })?;
-    let _ = stream.set_nodelay(true);
+    let stream = match &target.proxy {
+        Some(proxy) if target.https => proxy.tunnel(&addr).await?,
+        Some(proxy) => proxy.connect().await?,
+        None => {
+            let stream = TcpStream::connect((target.host.as_str(), target.port))
+                .await
+                .map_err(|e| HttpError::Connect {
+                    addr: addr.clone(),
+                    reason: io_reason(&e),
+                })?;
+            let _ = stream.set_nodelay(true);
+            stream
+        }
+    };
     if !target.https {
         return exchange(TokioIo::new(stream), target, max_body, addr).await;
     }
@@ -276,13 +300,30 @@ where
             reason: e.to_string(),
         })?;
     let conn = tokio::spawn(conn);
-    let mut req = Request::get(target.path.clone())
+    // Through a proxy, plain HTTP asks for the whole URL (RFC 9112 §3.2.2).
+    let uri = match (&target.proxy, target.https) {
+        (Some(_), false) => format!(
+            "http://{}{}",
+            target.authority.to_str().unwrap_or(""),
+            target.path()
+        )
+        .parse::<Uri>()
+        .map_err(|e| HttpError::InvalidUrl(e.to_string()))?,
+        _ => target.path.clone(),
+    };
+    let mut req = Request::get(uri)
         .header(HOST, target.authority.clone())
         .header(USER_AGENT, concat!("probe/", env!("CARGO_PKG_VERSION")))
         .body(Empty::<Bytes>::new())
         .map_err(|e| HttpError::InvalidUrl(e.to_string()))?;
     if let Some(basic) = &target.basic {
         req.headers_mut().insert(AUTHORIZATION, basic.clone());
+    }
+    if let (Some(proxy), false) = (&target.proxy, target.https) {
+        if let Some(auth) = proxy.authorization() {
+            req.headers_mut()
+                .insert(http::header::PROXY_AUTHORIZATION, auth.clone());
+        }
     }
     let result = async {
         let resp = sender

@@ -159,3 +159,49 @@ async fn agreement(
     let status = run(&RedisCheck::new(&url).unwrap()).await.status;
     (state, code, out, status)
 }
+
+#[tokio::test]
+async fn the_write_mode_sets_reads_and_deletes_its_own_key() {
+    let server = PrivateRedis::start(&[]);
+    let p = server.port;
+    let check = RedisCheck::new(&format!("redis://127.0.0.1:{p}/2"))
+        .unwrap()
+        .write_round_trip(std::time::Duration::from_secs(5));
+    let o = run(&check).await;
+    assert_status(&o, Status::Pass);
+    assert_eq!(
+        message(&o),
+        format!("127.0.0.1:{p} took, returned and deleted a key")
+    );
+    // Nothing is left behind, in that database or any other.
+    let (code, out) = tool("redis-cli", &["-p", &p.to_string(), "-n", "2", "dbsize"]);
+    assert_eq!((code, out.trim()), (0, "0"));
+}
+
+#[tokio::test]
+async fn a_full_redis_under_noeviction_answers_ping_but_fails_the_write_mode() {
+    // Any used memory is past a 1-byte limit: every write is refused, PING still answers.
+    let server = PrivateRedis::start(&["--maxmemory", "1", "--maxmemory-policy", "noeviction"]);
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    assert_status(&run(&RedisCheck::new(&url).unwrap()).await, Status::Pass);
+    let o = run(&RedisCheck::new(&url)
+        .unwrap()
+        .write_round_trip(std::time::Duration::from_secs(5)))
+    .await;
+    assert_status(&o, Status::Fail);
+    assert!(message(&o).contains("refused SET: OOM"), "{o:?}");
+}
+
+#[tokio::test]
+async fn a_read_only_replica_fails_the_write_mode() {
+    let primary = PrivateRedis::start(&[]);
+    let replica = PrivateRedis::start(&["--replicaof", "127.0.0.1", &primary.port.to_string()]);
+    let o = run(
+        &RedisCheck::new(&format!("redis://127.0.0.1:{}", replica.port))
+            .unwrap()
+            .write_round_trip(std::time::Duration::from_secs(5)),
+    )
+    .await;
+    assert_status(&o, Status::Fail);
+    assert!(message(&o).contains("refused SET: READONLY"), "{o:?}");
+}

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use probe_core::checks::KafkaConnectCheck;
 use probe_core::{Check, Probe};
+use probe_http::StandsFor;
 
 use crate::background::Background;
 
@@ -36,6 +37,8 @@ pub struct Built {
     pub own_time: Option<Duration>,
     /// For `kafka-connect`: the check itself, which the `connect` dialect also serves.
     pub connect: Option<KafkaConnectCheck>,
+    /// Which of django-health-check's checks the main check stands for.
+    pub stands_for: StandsFor,
 }
 
 impl Built {
@@ -50,7 +53,14 @@ impl Built {
             background: None,
             own_time: None,
             connect: None,
+            stands_for: StandsFor::Other,
         }
+    }
+
+    /// The same, standing for one of django-health-check's checks.
+    pub fn standing_for(mut self, s: StandsFor) -> Self {
+        self.stands_for = s;
+        self
     }
 
     /// The same, with the check's own time limit.

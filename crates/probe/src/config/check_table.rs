@@ -82,6 +82,8 @@ pub(super) fn parse(table: toml::Table, index: usize) -> Result<CheckTable, Conf
         return Err(f.error("timeout", "must be greater than zero"));
     }
     let liveness_dependency = f.bool("liveness_dependency")?.unwrap_or(false);
+    let mut label = label(&mut f)?;
+    let mut stands_for = Some(built.stands_for);
     f.finish()?;
     let mut specs = Vec::with_capacity(built.parts.len());
     let mut connect = built.connect;
@@ -103,8 +105,10 @@ pub(super) fn parse(table: toml::Table, index: usize) -> Result<CheckTable, Conf
             probes: part_probes,
             policy: policy.clone(),
             liveness_dependency,
-            // The main check (the first part) carries it.
+            // The main check (the first part) carries them.
             connect: connect.take(),
+            label: label.take(),
+            stands_for: stands_for.take().unwrap_or_default(),
         });
     }
     Ok(CheckTable {
@@ -114,6 +118,24 @@ pub(super) fn parse(table: toml::Table, index: usize) -> Result<CheckTable, Conf
         specs,
         background: built.background,
     })
+}
+
+/// `label`: what the `open-klant` dialect shows instead of the name, such as
+/// `Cache(alias='default')`. One line of printable characters, at most 200 bytes.
+fn label(f: &mut Fields) -> Result<Option<String>, ConfigError> {
+    let Some(label) = f.string("label")? else {
+        return Ok(None);
+    };
+    if label.trim().is_empty() {
+        return Err(f.error("label", "empty (leave it out to show the name)"));
+    }
+    if label.len() > 200 || label.chars().any(char::is_control) {
+        return Err(f.error(
+            "label",
+            "must be one line of printable characters, at most 200 bytes",
+        ));
+    }
+    Ok(Some(label))
 }
 
 impl CheckTable {

@@ -7,6 +7,10 @@ use probe_core::checks::{
 };
 use probe_core::evaluators::migrations::MigrationTable;
 
+use std::time::Duration;
+
+use probe_http::StandsFor;
+
 use super::built::Built;
 use super::{ConfigError, Fields};
 
@@ -32,7 +36,9 @@ pub(super) fn memcached(f: &mut Fields) -> Result<Built, ConfigError> {
     Ok(Built::one(check))
 }
 
-/// `redis`: `url` and `max_reply` (bytes).
+/// `redis`: `url`, `max_reply` (bytes), `mode` (`ping`, the default, or `write`: a
+/// round trip on a key of its own, which stands for Django's cache check) and `expiry`
+/// (the key's, write mode only, default 5s).
 pub(super) fn redis(f: &mut Fields) -> Result<Built, ConfigError> {
     let mut check = RedisCheck::new(&url(f)?).map_err(|e| f.error("url", e.to_string()))?;
     match f.u32("max_reply")? {
@@ -40,7 +46,26 @@ pub(super) fn redis(f: &mut Fields) -> Result<Built, ConfigError> {
         Some(bytes) => check = check.max_reply(bytes as usize),
         None => {}
     }
-    Ok(Built::one(check))
+    let expiry = f.duration("expiry")?;
+    match f.string("mode")?.as_deref() {
+        None | Some("ping") => {
+            if expiry.is_some() {
+                return Err(f.error("expiry", "only a `mode = \"write\"` check writes a key"));
+            }
+            Ok(Built::one(check))
+        }
+        Some("write") => {
+            let expiry = expiry.unwrap_or(Duration::from_secs(5));
+            if expiry < Duration::from_millis(1) {
+                return Err(f.error("expiry", "must be at least 1ms"));
+            }
+            Ok(Built::one(check.write_round_trip(expiry)).standing_for(StandsFor::Cache))
+        }
+        Some(other) => Err(f.error(
+            "mode",
+            format!("unknown mode `{other}` (available: ping, write)"),
+        )),
+    }
 }
 
 /// `postgres`: `url` and `connect_timeout`.
@@ -49,7 +74,7 @@ pub(super) fn postgres(f: &mut Fields) -> Result<Built, ConfigError> {
     if let Some(t) = f.duration("connect_timeout")? {
         check = check.connect_timeout(t);
     }
-    Ok(Built::one(check))
+    Ok(Built::one(check).standing_for(StandsFor::Database))
 }
 
 /// `postgres-query`: `url` and `query`.
@@ -62,7 +87,7 @@ pub(super) fn postgres_query(f: &mut Fields) -> Result<Built, ConfigError> {
         Some(sql) => check = check.query(sql),
         None => {}
     }
-    Ok(Built::one(check))
+    Ok(Built::one(check).standing_for(StandsFor::Database))
 }
 
 /// `postgres-migrations`: `url`, `preset` and `expected` (required), `app`, `table` and

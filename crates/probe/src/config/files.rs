@@ -1,7 +1,8 @@
 //! The check types that look at a file: `file-age` (a liveness file touched while a loop
 //! turns) and `file-exists` (a readiness file).
 
-use probe_core::checks::{FileAgeCheck, FileExistsCheck};
+use probe_core::checks::{FileAgeCheck, FileExistsCheck, StorageCheck};
+use probe_http::StandsFor;
 
 use super::built::Built;
 use super::{ConfigError, Fields};
@@ -19,6 +20,12 @@ pub(super) fn file_age(f: &mut Fields) -> Result<Built, ConfigError> {
 /// `file-exists`: `path` (required).
 pub(super) fn file_exists(f: &mut Fields) -> Result<Built, ConfigError> {
     Ok(Built::one(FileExistsCheck::new(path(f)?)))
+}
+
+/// `storage`: `path` (required), a directory that must take, return and release a
+/// file; stands for django-health-check's storage check.
+pub(super) fn storage(f: &mut Fields) -> Result<Built, ConfigError> {
+    Ok(Built::one(StorageCheck::new(path(f)?)).standing_for(StandsFor::Storage))
 }
 
 /// `path`: required, and not empty (an empty path names no file, so it could never pass).

@@ -170,6 +170,7 @@ pub(crate) fn streams_parts(sidecar: Arc<StreamsSidecar>) -> Built {
         background: Some(sidecar),
         own_time: None,
         connect: None,
+        stands_for: probe_http::StandsFor::Other,
     }
 }
 

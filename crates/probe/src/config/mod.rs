@@ -165,6 +165,10 @@ pub struct CheckSpec {
     pub liveness_dependency: bool,
     /// For a `kafka-connect` check, the check itself, for the `connect` dialect.
     pub connect: Option<probe_core::checks::KafkaConnectCheck>,
+    /// What the `open-klant` dialect shows instead of the name (`label`).
+    pub label: Option<String>,
+    /// Which of django-health-check's checks it stands for in the `open-klant` dialect.
+    pub stands_for: probe_http::StandsFor,
 }
 
 impl CheckSpec {

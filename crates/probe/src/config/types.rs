@@ -42,6 +42,7 @@ pub const CHECK_TYPES: &[CheckType] = &[
     CheckType::new("mysql", databases::mysql),
     CheckType::new("amqp", databases::amqp),
     CheckType::new("memcached", databases::memcached),
+    CheckType::new("storage", files::storage),
 ];
 
 /// The names of [`CHECK_TYPES`], in order.
@@ -93,6 +94,7 @@ mod tests {
         ("mysql", "url = \"mysql://127.0.0.1:3306\""),
         ("amqp", "url = \"amqp://127.0.0.1:5672/\""),
         ("memcached", "url = \"memcached://127.0.0.1:11211\""),
+        ("storage", "path = \"/tmp\""),
     ];
 
     #[test]
