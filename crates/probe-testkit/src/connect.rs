@@ -60,6 +60,7 @@ pub struct Scenario {
     rebalance: usize,
     fails_again: bool,
     html_errors: usize,
+    required_header: Option<(String, String)>,
 }
 
 /// What `GET /health` answers.
@@ -200,6 +201,13 @@ impl Scenario {
     /// a reverse proxy does while the worker restarts.
     pub fn html_errors(mut self, requests: usize) -> Self {
         self.html_errors = requests;
+        self
+    }
+
+    /// Requires the header `name: value` (a bearer token, a gateway's key) on every
+    /// request, answering 401 otherwise.
+    pub fn require_header(mut self, name: &str, value: &str) -> Self {
+        self.required_header = Some((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -420,6 +428,12 @@ async fn answer(shared: &Shared, req: Request<()>) -> Response<Full<Bytes>> {
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
         if sent != Some(wanted.as_str()) {
+            return text(401, "User cannot access the resource.");
+        }
+    }
+    if let Some((name, value)) = &scenario.required_header {
+        let sent = req.headers().get(name.as_str()).and_then(|v| v.to_str().ok());
+        if sent != Some(value.as_str()) {
             return text(401, "User cannot access the resource.");
         }
     }

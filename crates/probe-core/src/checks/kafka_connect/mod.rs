@@ -377,7 +377,15 @@ impl KafkaConnectCheck {
                 }
             }
             if let Some(why) = last {
-                tracing::info!("Connector '{name}' has no readable status ({why}); it is skipped");
+                if why.ends_with("404 twice") {
+                    tracing::info!(
+                        "Connector '{name}' was deleted while the check ran; it is skipped"
+                    );
+                } else {
+                    tracing::info!(
+                        "Connector '{name}' has no readable status ({why}); it is skipped"
+                    );
+                }
                 fetched.unknown.push((name, why));
             }
         }
