@@ -186,9 +186,13 @@ async fn the_maximum_stops_the_restarts() {
         max_restarts: Some(3),
         ..RestartRules::default()
     };
-    let run = tokio::spawn(Restarter::new(policy(rules), ConnectRules::default()).run(connect.clone()));
+    let run =
+        tokio::spawn(Restarter::new(policy(rules), ConnectRules::default()).run(connect.clone()));
     tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
-    assert_eq!(connect.gaps(Instant::now() - Duration::from_secs(24 * 3600)), [0, 2, 6]);
+    assert_eq!(
+        connect.gaps(Instant::now() - Duration::from_secs(24 * 3600)),
+        [0, 2, 6]
+    );
     run.abort();
 }
 
@@ -228,7 +232,8 @@ async fn paused_and_stopped_tasks_and_other_workers_tasks_are_left_alone() {
         worker_id: Some("connect-1:8083".into()),
         ..ConnectRules::default()
     };
-    let run = tokio::spawn(Restarter::new(RestartPolicy::default(), elsewhere).run(connect.clone()));
+    let run =
+        tokio::spawn(Restarter::new(RestartPolicy::default(), elsewhere).run(connect.clone()));
     tokio::time::sleep(Duration::from_secs(3600)).await;
     assert_eq!(connect.count(), 0, "another worker's task");
     run.abort();
@@ -248,7 +253,8 @@ async fn connector_and_trace_filters_select_what_is_restarted() {
             traces: traces.map(|r| regex::Regex::new(r).unwrap()),
             ..RestartPolicy::default()
         };
-        let run = tokio::spawn(Restarter::new(policy, ConnectRules::default()).run(connect.clone()));
+        let run =
+            tokio::spawn(Restarter::new(policy, ConnectRules::default()).run(connect.clone()));
         tokio::time::sleep(Duration::from_secs(60)).await;
         assert_eq!(connect.count(), wanted, "{connectors:?} {traces:?}");
         run.abort();

@@ -34,10 +34,26 @@ async fn worker(scenario: Scenario, need: WorkerNeed) -> (Status, String) {
 #[tokio::test]
 async fn the_workers_own_health_decides_liveness_and_startup() {
     let cases = [
-        (scenarios::failed_connector().health(200, HEALTH_HEALTHY), Status::Pass, Status::Pass),
-        (scenarios::healthy().health(503, HEALTH_STARTING), Status::Pass, Status::Fail),
-        (scenarios::healthy().health(500, HEALTH_UNHEALTHY), Status::Fail, Status::Fail),
-        (scenarios::healthy().health_hang(), Status::Fail, Status::Fail),
+        (
+            scenarios::failed_connector().health(200, HEALTH_HEALTHY),
+            Status::Pass,
+            Status::Pass,
+        ),
+        (
+            scenarios::healthy().health(503, HEALTH_STARTING),
+            Status::Pass,
+            Status::Fail,
+        ),
+        (
+            scenarios::healthy().health(500, HEALTH_UNHEALTHY),
+            Status::Fail,
+            Status::Fail,
+        ),
+        (
+            scenarios::healthy().health_hang(),
+            Status::Fail,
+            Status::Fail,
+        ),
     ];
     for (scenario, alive, started) in cases {
         let (got_alive, message) = worker(scenario.clone(), WorkerNeed::Alive).await;
@@ -50,9 +66,15 @@ async fn the_workers_own_health_decides_liveness_and_startup() {
         WorkerNeed::Started,
     )
     .await;
-    assert!(message.contains("still starting (503): Worker is still starting up."), "{message}");
+    assert!(
+        message.contains("still starting (503): Worker is still starting up."),
+        "{message}"
+    );
     let (_, message) = worker(scenarios::healthy().health_hang(), WorkerNeed::Alive).await;
-    assert!(message.ends_with("/health: no answer within 500ms"), "{message}");
+    assert!(
+        message.ends_with("/health: no answer within 500ms"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -84,7 +106,10 @@ async fn older_workers_are_asked_through_the_herder_not_get_root() {
 
 #[tokio::test]
 async fn a_rebalance_or_an_error_page_is_asked_once_more_not_a_failed_worker() {
-    for scenario in [scenarios::healthy().rebalancing(1), scenarios::healthy().html_errors(1)] {
+    for scenario in [
+        scenarios::healthy().rebalancing(1),
+        scenarios::healthy().html_errors(1),
+    ] {
         let connect = start(scenario).await;
         let verdict = within(check(&connect, ConnectRules::default()).evaluate())
             .await
@@ -98,7 +123,10 @@ async fn a_rebalance_or_an_error_page_is_asked_once_more_not_a_failed_worker() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains(&format!("answered 409: {REBALANCE_MESSAGE}")), "{err}");
+    assert!(
+        err.contains(&format!("answered 409: {REBALANCE_MESSAGE}")),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -173,7 +201,10 @@ async fn the_restart_endpoints_are_called_and_recorded() {
     let connect = start(scenarios::failed_task_with_trace()).await;
     let c = check(&connect, ConnectRules::default());
     within(Restarter::new(RestartPolicy::default(), ConnectRules::default()).round(&c)).await;
-    assert_eq!(connect.restarts(), ["POST /connectors/orders-sink/tasks/1/restart"]);
+    assert_eq!(
+        connect.restarts(),
+        ["POST /connectors/orders-sink/tasks/1/restart"]
+    );
     // A worker before Kafka 3.0 ignores includeTasks: the tasks are then restarted one by one.
     let connect = start(scenarios::failed_connector().old_worker()).await;
     let c = check(&connect, ConnectRules::default());
@@ -196,7 +227,10 @@ async fn with_a_worker_id_only_this_workers_containers_are_restarted() {
     };
     let c = check(&connect, rules.clone());
     within(Restarter::new(RestartPolicy::default(), rules.clone()).round(&c)).await;
-    assert_eq!(connect.restarts(), ["POST /connectors/orders-sink/tasks/0/restart"]);
+    assert_eq!(
+        connect.restarts(),
+        ["POST /connectors/orders-sink/tasks/0/restart"]
+    );
     let connect = start(scenarios::other_workers_failing()).await;
     let c = check(&connect, rules.clone());
     within(Restarter::new(RestartPolicy::default(), rules).round(&c)).await;
@@ -219,7 +253,10 @@ async fn a_restart_refused_during_a_rebalance_is_not_counted() {
     let connect2 = start(scenarios::failed_task_with_trace().rebalancing(10)).await;
     let c2 = check(&connect2, ConnectRules::default());
     let answer = within(ConnectApi::restart(&c2, &restart)).await.unwrap();
-    assert_eq!(answer, probe_core::checks::kafka_connect::Restarted::Conflict);
+    assert_eq!(
+        answer,
+        probe_core::checks::kafka_connect::Restarted::Conflict
+    );
     assert!(connect2.restarts().is_empty());
     let empty: &RestartBook = &book.lock().unwrap();
     assert!(empty.restarted().is_empty());
@@ -237,4 +274,40 @@ async fn restarts_show_in_the_checks_details() {
     assert_eq!(restarts["task"], 1);
     assert_eq!(restarts["restarts"], 1);
     assert!(restarts["last_restart"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn a_client_certificate_is_presented_to_a_worker_that_requires_one() {
+    use probe_core::http_client::{TlsConfig, TlsOptions};
+    use probe_testkit::tls::TestCa;
+    let clients = TestCa::new();
+    let connect = start(scenarios::healthy().tls_requiring_clients(&clients)).await;
+    let ca = connect.ca_file().unwrap().to_owned();
+    let (cert, key) = clients.client("probe");
+    let with =
+        TlsConfig::new(&TlsOptions::new().ca_file(&ca).client_identity(&cert, &key)).unwrap();
+    let verdict = within(
+        check(&connect, ConnectRules::default())
+            .tls(with)
+            .evaluate(),
+    )
+    .await;
+    assert_eq!(verdict.unwrap().to_document(Traces::Keep), HEALTHY);
+    let without = TlsConfig::new(&TlsOptions::new().ca_file(&ca)).unwrap();
+    let err = within(
+        check(&connect, ConnectRules::default())
+            .tls(without)
+            .evaluate(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("127.0.0.1"), "{err}");
+    // A key file that is not a key is refused when the configuration is built.
+    let err = TlsConfig::new(&TlsOptions::new().client_identity(&cert, &cert)).unwrap_err();
+    assert!(
+        err.to_string().ends_with("holds no PEM private key"),
+        "{err}"
+    );
+    let _ = (std::fs::remove_file(cert), std::fs::remove_file(key));
 }

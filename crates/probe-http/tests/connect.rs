@@ -610,7 +610,10 @@ async fn under_the_local_policy_remote_clients_get_the_same_shape_with_details_w
     let svc = local_policy(&connect.url());
     let local = ask(&svc, Method::GET, "/", LOOPBACK).await;
     let peer = ask(&svc_for(&connect), Method::GET, "/", LOOPBACK).await;
-    assert_eq!(local.body, peer.body, "byte-identical for clients that may see details");
+    assert_eq!(
+        local.body, peer.body,
+        "byte-identical for clients that may see details"
+    );
     let remote = ask(&svc, Method::GET, "/", REMOTE).await;
     assert_eq!(remote.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
@@ -632,7 +635,11 @@ async fn under_the_local_policy_remote_clients_get_the_same_shape_with_details_w
         r#"{"healthy": false, "message": "Exception raised while attempting to calculate health result, assuming unhealthy.", "error": "reason withheld", "failure_states": ["FAILED"]}"#
     );
     let local = ask(&svc, Method::GET, "/", LOOPBACK).await;
-    assert!(local.body.contains(&echo.addr().to_string()), "{}", local.body);
+    assert!(
+        local.body.contains(&echo.addr().to_string()),
+        "{}",
+        local.body
+    );
     // Connect down: the same for a remote client, and for never.
     let down = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -652,7 +659,11 @@ async fn under_the_local_policy_remote_clients_get_the_same_shape_with_details_w
         ),
     ] {
         let got = ask(&svc, Method::GET, "/", from).await;
-        assert!(got.body.contains(r#""error": "reason withheld""#), "{}", got.body);
+        assert!(
+            got.body.contains(r#""error": "reason withheld""#),
+            "{}",
+            got.body
+        );
         assert!(!got.body.contains("127.0.0.1"), "{}", got.body);
     }
     // /ping is the same for everyone; always is the peer's behaviour.

@@ -176,6 +176,16 @@ impl Scenario {
         self
     }
 
+    /// Serves HTTPS like [`Scenario::tls`], and requires a client certificate signed by
+    /// `clients` (mutual TLS): see [`TestCa::client`](crate::tls::TestCa::client).
+    pub fn tls_requiring_clients(mut self, clients: &crate::tls::TestCa) -> Self {
+        self.tls = Some(
+            crate::tls::TestCa::new()
+                .server_requiring_clients(&["127.0.0.1", "localhost"], clients),
+        );
+        self
+    }
+
     /// Answers `GET /health` (Kafka 3.9+) with this status and body; without it the fake
     /// answers 404 like older workers.
     pub fn health(mut self, status: u16, body: &str) -> Self {
@@ -219,7 +229,8 @@ impl Scenario {
 }
 
 /// The status of a worker that is starting, as `GET /health` sends it with 503.
-pub const HEALTH_STARTING: &str = r#"{"status":"starting","message":"Worker is still starting up."}"#;
+pub const HEALTH_STARTING: &str =
+    r#"{"status":"starting","message":"Worker is still starting up."}"#;
 /// The status of a healthy worker, as `GET /health` sends it with 200.
 pub const HEALTH_HEALTHY: &str = r#"{"status":"healthy","message":"Worker has completed startup and is ready to handle requests."}"#;
 /// The status of a worker whose herder is stuck, as `GET /health` sends it with 500.
@@ -432,7 +443,10 @@ async fn answer(shared: &Shared, req: Request<()>) -> Response<Full<Bytes>> {
         }
     }
     if let Some((name, value)) = &scenario.required_header {
-        let sent = req.headers().get(name.as_str()).and_then(|v| v.to_str().ok());
+        let sent = req
+            .headers()
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok());
         if sent != Some(value.as_str()) {
             return text(401, "User cannot access the resource.");
         }

@@ -27,11 +27,36 @@ async fn routes(probe: &Running) -> [u16; 4] {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn livez_is_the_worker_startupz_its_start_readyz_the_worker_and_its_connectors() {
     let cases: [(&str, Scenario, &[&str], [u16; 4]); 6] = [
-        ("/health 200", scenarios::healthy().health(200, HEALTH_HEALTHY), &[], [200, 200, 200, 200]),
-        ("/health 503 starting", scenarios::healthy().health(503, HEALTH_STARTING), &[], [200, 503, 503, 503]),
-        ("/health 500", scenarios::healthy().health(500, HEALTH_UNHEALTHY), &[], [503, 503, 503, 503]),
-        ("/health hangs", scenarios::healthy().health_hang(), &[], [503, 503, 503, 503]),
-        ("FAILED connector", scenarios::failed_connector().health(200, HEALTH_HEALTHY), &[], [200, 503, 200, 503]),
+        (
+            "/health 200",
+            scenarios::healthy().health(200, HEALTH_HEALTHY),
+            &[],
+            [200, 200, 200, 200],
+        ),
+        (
+            "/health 503 starting",
+            scenarios::healthy().health(503, HEALTH_STARTING),
+            &[],
+            [200, 503, 503, 503],
+        ),
+        (
+            "/health 500",
+            scenarios::healthy().health(500, HEALTH_UNHEALTHY),
+            &[],
+            [503, 503, 503, 503],
+        ),
+        (
+            "/health hangs",
+            scenarios::healthy().health_hang(),
+            &[],
+            [503, 503, 503, 503],
+        ),
+        (
+            "FAILED connector",
+            scenarios::failed_connector().health(200, HEALTH_HEALTHY),
+            &[],
+            [200, 503, 200, 503],
+        ),
         (
             "FAILED connector, --liveness-includes-connectors",
             scenarios::failed_connector().health(200, HEALTH_HEALTHY),
@@ -43,11 +68,20 @@ async fn livez_is_the_worker_startupz_its_start_readyz_the_worker_and_its_connec
     for (name, scenario, extra, wanted) in cases {
         let connect = fake(scenario).await;
         let url = connect.url();
-        let mut args = vec!["--connect-url", &url, "--worker-health", "--request-timeout", "500ms"];
+        let mut args = vec![
+            "--connect-url",
+            &url,
+            "--worker-health",
+            "--request-timeout",
+            "500ms",
+        ];
         args.extend_from_slice(extra);
         let probe = Running::start(&args, &[]).await;
         let got = routes(&probe).await;
-        println!("| {name} | {} | {} | {} | {} |", got[0], got[1], got[2], got[3]);
+        println!(
+            "| {name} | {} | {} | {} | {} |",
+            got[0], got[1], got[2], got[3]
+        );
         assert_eq!(got, wanted, "{name}");
     }
 }
@@ -61,7 +95,12 @@ async fn without_health_the_herder_answers_for_the_worker() {
     assert_eq!(connect.hits("/health"), 0);
     let gone = common::free_port();
     let probe = Running::start(
-        &["--connect-url", &format!("http://127.0.0.1:{gone}"), "--request-timeout", "500ms"],
+        &[
+            "--connect-url",
+            &format!("http://127.0.0.1:{gone}"),
+            "--request-timeout",
+            "500ms",
+        ],
         &[],
     )
     .await;
@@ -89,7 +128,10 @@ async fn the_restarter_restarts_a_failed_task_once_then_backs_off() {
     let connect = fake(scenarios::failed_task_with_trace().fails_again()).await;
     let probe = Running::start(&["--connect-url", &connect.url(), "--restart-failed"], &[]).await;
     eventually("a restart", || !connect.restarts().is_empty()).await;
-    assert_eq!(connect.restarts(), ["POST /connectors/orders-sink/tasks/1/restart"]);
+    assert_eq!(
+        connect.restarts(),
+        ["POST /connectors/orders-sink/tasks/1/restart"]
+    );
     let restarts = details(&probe).await["restarts"].clone();
     assert_eq!(restarts[0]["task"], 1);
     assert_eq!(restarts[0]["restarts"], 1);
@@ -104,7 +146,12 @@ async fn the_restarter_restarts_a_failed_task_once_then_backs_off() {
 async fn a_dry_run_restarts_nothing_and_says_what_it_would_have_done() {
     let connect = fake(scenarios::failed_task_with_trace()).await;
     let probe = Running::start(
-        &["--connect-url", &connect.url(), "--restart-failed", "--dry-run"],
+        &[
+            "--connect-url",
+            &connect.url(),
+            "--restart-failed",
+            "--dry-run",
+        ],
         &[],
     )
     .await;
@@ -114,7 +161,10 @@ async fn a_dry_run_restarts_nothing_and_says_what_it_would_have_done() {
         if restarts[0]["restarts"] == 1 {
             break;
         }
-        assert!(Instant::now() < end, "the dry run counted no restart: {restarts}");
+        assert!(
+            Instant::now() < end,
+            "the dry run counted no restart: {restarts}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(connect.restarts().is_empty(), "{:?}", connect.restarts());
@@ -124,14 +174,24 @@ async fn a_dry_run_restarts_nothing_and_says_what_it_would_have_done() {
     );
     let (code, stderr) = run_to_exit(&["--dry-run"], &[]).await;
     assert_eq!(code, 64, "{stderr}");
-    assert!(stderr.contains("--dry-run: only applies with --restart-failed"), "{stderr}");
+    assert!(
+        stderr.contains("--dry-run: only applies with --restart-failed"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_waits_for_an_expected_connector_that_appears_late() {
     let connect = fake(scenarios::healthy()).await;
     let probe = Running::start(
-        &["--connect-url", &connect.url(), "--expect-connector", "audit-source", "--expect-connector", "/^orders-/"],
+        &[
+            "--connect-url",
+            &connect.url(),
+            "--expect-connector",
+            "audit-source",
+            "--expect-connector",
+            "/^orders-/",
+        ],
         &[],
     )
     .await;
@@ -142,8 +202,15 @@ async fn readiness_waits_for_an_expected_connector_that_appears_late() {
         "{}",
         got.body
     );
-    assert_eq!(get(probe.addr, "/").await.body, HEALTHY, "/ stays the peer's");
-    connect.set_connector("audit-source", status("audit-source", ("RUNNING", W0), &[(0, "RUNNING", W0)]));
+    assert_eq!(
+        get(probe.addr, "/").await.body,
+        HEALTHY,
+        "/ stays the peer's"
+    );
+    connect.set_connector(
+        "audit-source",
+        status("audit-source", ("RUNNING", W0), &[(0, "RUNNING", W0)]),
+    );
     assert_eq!(get(probe.addr, "/readyz").await.status, 200);
     // Zero connectors and nothing expected: healthy.
     let empty = fake(scenarios::empty()).await;
@@ -156,13 +223,23 @@ async fn the_worker_id_auto_comes_from_the_connect_images_variables() {
     let connect = fake(scenarios::task_failing_here()).await;
     let url = connect.url();
     // connect-0:8083 is this worker: its failed task counts.
-    let env = [("CONNECT_REST_ADVERTISED_HOST_NAME", "connect-0"), ("CONNECT_REST_PORT", "8083")];
-    let probe = Running::start(&["--connect-url", &url, "--connect-worker-id", "auto"], &env).await;
+    let env = [
+        ("CONNECT_REST_ADVERTISED_HOST_NAME", "connect-0"),
+        ("CONNECT_REST_PORT", "8083"),
+    ];
+    let probe = Running::start(
+        &["--connect-url", &url, "--connect-worker-id", "auto"],
+        &env,
+    )
+    .await;
     assert_eq!(get(probe.addr, "/").await.status, 503);
     // POD_IP and the URL's port, when the host name is not advertised.
     let probe = Running::start(
         &["--connect-url", &url],
-        &[("POD_IP", "connect-1"), ("HEALTHCHECK_CONNECT_WORKER_ID", "auto")],
+        &[
+            ("POD_IP", "connect-1"),
+            ("HEALTHCHECK_CONNECT_WORKER_ID", "auto"),
+        ],
     )
     .await;
     let got = get(probe.addr, "/readyz/kafka-connect?format=json").await;
@@ -175,19 +252,32 @@ async fn the_worker_id_auto_comes_from_the_connect_images_variables() {
         got.body
     );
     let mut probe = probe;
-    let line = probe.wait_for("appears in no connector or task status").await.expect("warned");
+    let line = probe
+        .wait_for("appears in no connector or task status")
+        .await
+        .expect("warned");
     assert!(line.contains("WARN"), "{line}");
     get(probe.addr, "/").await;
-    let warnings = probe.log().iter().filter(|l| l.contains("appears in no connector")).count();
+    let warnings = probe
+        .log()
+        .iter()
+        .filter(|l| l.contains("appears in no connector"))
+        .count();
     assert_eq!(warnings, 1, "warned once");
     let (code, stderr) = run_to_exit(&["--connect-worker-id", "auto"], &[]).await;
     assert_eq!(code, 64, "{stderr}");
-    assert!(stderr.contains("--connect-worker-id: auto needs CONNECT_REST_ADVERTISED_HOST_NAME or POD_IP"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "--connect-worker-id: auto needs CONNECT_REST_ADVERTISED_HOST_NAME or POD_IP"
+        ),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn headers_from_a_file_and_a_bearer_token_reach_connect_and_never_the_log() {
-    let connect = fake(scenarios::healthy().require_header("authorization", "Bearer s3cr3t-token")).await;
+    let connect =
+        fake(scenarios::healthy().require_header("authorization", "Bearer s3cr3t-token")).await;
     let dir = std::env::temp_dir().join(format!("probe-headers-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("headers");
@@ -195,13 +285,19 @@ async fn headers_from_a_file_and_a_bearer_token_reach_connect_and_never_the_log(
     let file = file.to_str().unwrap();
     let mut probe = Running::start(
         &["--connect-url", &connect.url(), "--header-file", file],
-        &[("HEALTHCHECK_BEARER_TOKEN", "s3cr3t-token"), ("HEALTHCHECK_LOG_LEVEL", "debug")],
+        &[
+            ("HEALTHCHECK_BEARER_TOKEN", "s3cr3t-token"),
+            ("HEALTHCHECK_LOG_LEVEL", "debug"),
+        ],
     )
     .await;
     assert_eq!(get(probe.addr, "/").await.body, HEALTHY);
     probe.wait_for("-----").await;
     let log = probe.log().join("\n");
-    assert!(!log.contains("s3cr3t") && !log.contains("k3y-value"), "{log}");
+    assert!(
+        !log.contains("s3cr3t") && !log.contains("k3y-value"),
+        "{log}"
+    );
     // Without the token, Connect refuses.
     let probe = Running::start(&["--connect-url", &connect.url()], &[]).await;
     assert_eq!(get(probe.addr, "/").await.status, 503);
@@ -209,7 +305,10 @@ async fn headers_from_a_file_and_a_bearer_token_reach_connect_and_never_the_log(
     let bad = dir.join("bad");
     let (code, stderr) = run_to_exit(&["--header-file", bad.to_str().unwrap()], &[]).await;
     assert_eq!(code, 64, "{stderr}");
-    assert!(stderr.contains("line 1: expected `Name: value`"), "{stderr}");
+    assert!(
+        stderr.contains("line 1: expected `Name: value`"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -266,12 +365,16 @@ fn each_of_the_peers_eight_flags_alone_means_its_default() {
     assert_eq!(options.check.rules(), defaults.check.rules());
     assert_eq!(options.log_level, defaults.log_level);
     // A value still wins, and a negative percentage is a value (refused), not a flag.
-    let cli = Cli::try_parse_from(["probe", "connect", "--failure-threshold-percentage", "-5"]).unwrap();
+    let cli =
+        Cli::try_parse_from(["probe", "connect", "--failure-threshold-percentage", "-5"]).unwrap();
     let Command::Connect(args) = cli.command else {
         panic!("not connect")
     };
     let err = ConnectOptions::read(&args, None, &MapEnv::default()).unwrap_err();
-    assert!(err.to_string().contains("invalid percentage \"-5\""), "{err}");
+    assert!(
+        err.to_string().contains("invalid percentage \"-5\""),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,7 +21,11 @@ const MAX_HEADER_FILE: u64 = 64 * 1024;
 /// Connect images read (CONNECT_REST_ADVERTISED_HOST_NAME, CONNECT_REST_PORT), else POD_IP
 /// and the port of the Connect URL.
 pub(super) fn auto_worker_id(env: &dyn Env, url: &str, from: &str) -> Result<String, ConfigError> {
-    let var = |k: &str| env.var(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let var = |k: &str| {
+        env.var(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
     let host = var("CONNECT_REST_ADVERTISED_HOST_NAME")
         .or_else(|| var("POD_IP"))
         .ok_or_else(|| {
@@ -57,7 +61,12 @@ pub(super) fn headers(
     env: &dyn Env,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
     let mut out = Vec::new();
-    if let Some((path, from)) = pick(env, &args.header_file, "--header-file", "HEALTHCHECK_HEADER_FILE") {
+    if let Some((path, from)) = pick(
+        env,
+        &args.header_file,
+        "--header-file",
+        "HEALTHCHECK_HEADER_FILE",
+    ) {
         let text = read_small(&path).map_err(|p| ConfigError::key(from, p))?;
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -75,7 +84,10 @@ pub(super) fn headers(
             out.push((name, value));
         }
     }
-    if let Some(token) = env.var("HEALTHCHECK_BEARER_TOKEN").filter(|t| !t.trim().is_empty()) {
+    if let Some(token) = env
+        .var("HEALTHCHECK_BEARER_TOKEN")
+        .filter(|t| !t.trim().is_empty())
+    {
         let value = HeaderValue::from_str(&format!("Bearer {}", token.trim())).map_err(|_| {
             ConfigError::key(
                 "HEALTHCHECK_BEARER_TOKEN",
@@ -100,10 +112,25 @@ fn read_small(path: &str) -> Result<String, String> {
 
 /// The TLS configuration for `--ca-file`, `--client-cert` and `--client-key`, or `None`
 /// when none is given.
-pub(super) fn tls(args: &ConnectArgs, env: &dyn Env, https: bool, url_from: &str) -> Result<Option<TlsConfig>, ConfigError> {
+pub(super) fn tls(
+    args: &ConnectArgs,
+    env: &dyn Env,
+    https: bool,
+    url_from: &str,
+) -> Result<Option<TlsConfig>, ConfigError> {
     let ca = pick(env, &args.ca_file, "--ca-file", "HEALTHCHECK_CA_FILE");
-    let cert = pick(env, &args.client_cert, "--client-cert", "HEALTHCHECK_CLIENT_CERT");
-    let key = pick(env, &args.client_key, "--client-key", "HEALTHCHECK_CLIENT_KEY");
+    let cert = pick(
+        env,
+        &args.client_cert,
+        "--client-cert",
+        "HEALTHCHECK_CLIENT_CERT",
+    );
+    let key = pick(
+        env,
+        &args.client_key,
+        "--client-key",
+        "HEALTHCHECK_CLIENT_KEY",
+    );
     if ca.is_none() && cert.is_none() && key.is_none() {
         return Ok(None);
     }
@@ -127,10 +154,16 @@ pub(super) fn tls(args: &ConnectArgs, env: &dyn Env, https: bool, url_from: &str
             from = f;
         }
         (Some((_, f)), None) => {
-            return Err(ConfigError::key(f, "needs --client-key (HEALTHCHECK_CLIENT_KEY) too"))
+            return Err(ConfigError::key(
+                f,
+                "needs --client-key (HEALTHCHECK_CLIENT_KEY) too",
+            ))
         }
         (None, Some((_, f))) => {
-            return Err(ConfigError::key(f, "needs --client-cert (HEALTHCHECK_CLIENT_CERT) too"))
+            return Err(ConfigError::key(
+                f,
+                "needs --client-cert (HEALTHCHECK_CLIENT_CERT) too",
+            ))
         }
         (None, None) => {}
     }
@@ -141,24 +174,36 @@ pub(super) fn tls(args: &ConnectArgs, env: &dyn Env, https: bool, url_from: &str
 
 /// `--state-grace UNASSIGNED=30s,RESTARTING=30s`.
 pub(super) fn grace(args: &ConnectArgs, env: &dyn Env) -> Result<Option<StateGrace>, ConfigError> {
-    let Some((text, from)) = pick(env, &args.state_grace, "--state-grace", "HEALTHCHECK_STATE_GRACE") else {
+    let Some((text, from)) = pick(
+        env,
+        &args.state_grace,
+        "--state-grace",
+        "HEALTHCHECK_STATE_GRACE",
+    ) else {
         return Ok(None);
     };
     let mut periods = Vec::new();
     for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
         let bad = |p: String| ConfigError::key(from, p);
-        let (state, d) = item
-            .split_once('=')
-            .ok_or_else(|| bad(format!("`{item}`: expected STATE=DURATION, e.g. UNASSIGNED=30s")))?;
+        let (state, d) = item.split_once('=').ok_or_else(|| {
+            bad(format!(
+                "`{item}`: expected STATE=DURATION, e.g. UNASSIGNED=30s"
+            ))
+        })?;
         let state: ConnectState = state.parse().map_err(|e| bad(format!("{e}")))?;
         if state == ConnectState::Failed {
-            return Err(bad("FAILED takes no grace period (it is not a transient state)".into()));
+            return Err(bad(
+                "FAILED takes no grace period (it is not a transient state)".into(),
+            ));
         }
         let d = duration::option(d.trim(), from)?;
         periods.push((state, d));
     }
     if periods.is_empty() {
-        return Err(ConfigError::key(from, "the list is empty (expected STATE=DURATION,...)"));
+        return Err(ConfigError::key(
+            from,
+            "the list is empty (expected STATE=DURATION,...)",
+        ));
     }
     Ok(Some(StateGrace::new(periods)))
 }
@@ -169,7 +214,10 @@ pub(super) fn expected(args: &ConnectArgs, env: &dyn Env) -> Result<Vec<Expected
     let (values, from): (Vec<String>, &str) = if args.expect_connector.is_empty() {
         match env.var("HEALTHCHECK_EXPECT_CONNECTORS") {
             Some(v) => (
-                v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+                v.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
                 "HEALTHCHECK_EXPECT_CONNECTORS",
             ),
             None => (Vec::new(), ""),
@@ -194,47 +242,90 @@ pub(super) fn expected(args: &ConnectArgs, env: &dyn Env) -> Result<Vec<Expected
 
 fn regex(pattern: &str, from: &str) -> Result<Regex, ConfigError> {
     Regex::new(pattern).map_err(|e| {
-        let first = e.to_string().lines().last().unwrap_or("invalid").trim().to_owned();
-        ConfigError::key(from, format!("invalid regular expression /{pattern}/: {first}"))
+        let first = e
+            .to_string()
+            .lines()
+            .last()
+            .unwrap_or("invalid")
+            .trim()
+            .to_owned();
+        ConfigError::key(
+            from,
+            format!("invalid regular expression /{pattern}/: {first}"),
+        )
     })
 }
 
 /// `--restart-failed` and the options that shape it; `None` when it is off.
-pub(super) fn restart(args: &ConnectArgs, env: &dyn Env) -> Result<Option<RestartPolicy>, ConfigError> {
+pub(super) fn restart(
+    args: &ConnectArgs,
+    env: &dyn Env,
+) -> Result<Option<RestartPolicy>, ConfigError> {
     let on = switch(env, args.restart_failed, "HEALTHCHECK_RESTART_FAILED")?;
     let dry_run = switch(env, args.dry_run, "HEALTHCHECK_RESTART_DRY_RUN")?;
     if !on {
         if args.dry_run {
-            return Err(ConfigError::key("--dry-run", "only applies with --restart-failed"));
+            return Err(ConfigError::key(
+                "--dry-run",
+                "only applies with --restart-failed",
+            ));
         }
         return Ok(None);
     }
     let mut rules = RestartRules::default();
-    if let Some((v, from)) = pick(env, &args.restart_max, "--restart-max", "HEALTHCHECK_RESTART_MAX") {
+    if let Some((v, from)) = pick(
+        env,
+        &args.restart_max,
+        "--restart-max",
+        "HEALTHCHECK_RESTART_MAX",
+    ) {
         let v = v.trim();
         rules.max_restarts = if v.eq_ignore_ascii_case("unlimited") {
             None
         } else {
             Some(v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                ConfigError::key(from, format!("invalid count {v:?} (expected a whole number from 1, or unlimited)"))
+                ConfigError::key(
+                    from,
+                    format!("invalid count {v:?} (expected a whole number from 1, or unlimited)"),
+                )
             })?)
         };
     }
-    if let Some((d, _)) = duration_option(env, &args.restart_reset_after, "--restart-reset-after", "HEALTHCHECK_RESTART_RESET_AFTER")? {
+    if let Some((d, _)) = duration_option(
+        env,
+        &args.restart_reset_after,
+        "--restart-reset-after",
+        "HEALTHCHECK_RESTART_RESET_AFTER",
+    )? {
         rules.reset_after = d;
     }
-    let interval = match duration_option(env, &args.restart_interval, "--restart-interval", "HEALTHCHECK_RESTART_INTERVAL")? {
+    let interval = match duration_option(
+        env,
+        &args.restart_interval,
+        "--restart-interval",
+        "HEALTHCHECK_RESTART_INTERVAL",
+    )? {
         Some((d, from)) if d < Duration::from_secs(1) => {
             return Err(ConfigError::key(from, "must be at least 1s"))
         }
         Some((d, _)) => d,
         None => Duration::from_secs(30),
     };
-    let connectors = match pick(env, &args.restart_connectors, "--restart-connectors", "HEALTHCHECK_RESTART_CONNECTORS") {
+    let connectors = match pick(
+        env,
+        &args.restart_connectors,
+        "--restart-connectors",
+        "HEALTHCHECK_RESTART_CONNECTORS",
+    ) {
         Some((v, from)) => Some(regex(&v, from)?),
         None => None,
     };
-    let traces = match pick(env, &args.restart_trace, "--restart-trace", "HEALTHCHECK_RESTART_TRACE") {
+    let traces = match pick(
+        env,
+        &args.restart_trace,
+        "--restart-trace",
+        "HEALTHCHECK_RESTART_TRACE",
+    ) {
         Some((v, from)) => Some(regex(&v, from)?),
         None => None,
     };

@@ -192,12 +192,12 @@ impl ConnectOptions {
             "HEALTHCHECK_LIVENESS_INCLUDES_CONNECTORS",
         )?;
         let details = match pick(env, &args.details, "--details", "HEALTHCHECK_DETAILS") {
-            Some((v, from)) => v
-                .trim()
-                .parse::<Details>()
-                .map_err(|_| {
-                    ConfigError::key(from, format!("expected never, local or always, found {v:?}"))
-                })?,
+            Some((v, from)) => v.trim().parse::<Details>().map_err(|_| {
+                ConfigError::key(
+                    from,
+                    format!("expected never, local or always, found {v:?}"),
+                )
+            })?,
             None => Details::Local,
         };
         let expected = extras::expected(args, env)?;
@@ -422,7 +422,11 @@ pub async fn run(options: ConnectOptions) -> Result<(), RunError> {
     options.check.log_configuration();
     let (health, service) = service(&options).map_err(RunError::Config)?;
     let _restarter = options.restart.as_ref().map(|(policy, book)| {
-        let mode = if policy.dry_run { " (dry run: nothing is restarted)" } else { "" };
+        let mode = if policy.dry_run {
+            " (dry run: nothing is restarted)"
+        } else {
+            ""
+        };
         tracing::info!("Server will restart FAILED connectors and tasks{mode}");
         let restarter =
             Restarter::with_book(policy.clone(), options.check.rules().clone(), book.clone());

@@ -76,8 +76,10 @@ impl ExpectedConnectorsCheck {
             if met[i] {
                 continue;
             }
-            let found: Vec<&ConnectorStatus> =
-                statuses.iter().filter(|s| wanted.matches(&s.name)).collect();
+            let found: Vec<&ConnectorStatus> = statuses
+                .iter()
+                .filter(|s| wanted.matches(&s.name))
+                .collect();
             if found
                 .iter()
                 .any(|s| ConnectState::Running.matches(&s.connector.state))
@@ -99,7 +101,10 @@ impl ExpectedConnectorsCheck {
     }
 
     fn all_met(&self) -> bool {
-        self.met.lock().map(|m| m.iter().all(|x| *x)).unwrap_or(false)
+        self.met
+            .lock()
+            .map(|m| m.iter().all(|x| *x))
+            .unwrap_or(false)
     }
 }
 

@@ -88,3 +88,64 @@ impl StateGrace {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluators::connect::{ConnectRules, ConnectorInstance, TaskStatus};
+
+    fn unassigned_task() -> Vec<ConnectorStatus> {
+        vec![ConnectorStatus {
+            name: "sink".into(),
+            connector: ConnectorInstance {
+                state: "RUNNING".into(),
+                worker_id: Some("w:8083".into()),
+                trace: None,
+            },
+            tasks: vec![TaskStatus {
+                id: 0,
+                state: "UNASSIGNED".into(),
+                worker_id: None,
+                trace: None,
+            }],
+            kind: None,
+        }]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_state_counts_only_once_it_has_held_its_grace_period() {
+        let rules = ConnectRules::parse("FAILED,UNASSIGNED", "CONNECTOR,TASK", None, 0).unwrap();
+        let grace = StateGrace::new(vec![(ConnectState::Unassigned, Duration::from_secs(30))]);
+        let statuses = unassigned_task();
+        let verdict_at = |now: Instant| {
+            grace.observe(&statuses, now);
+            rules.evaluate_held(&statuses, false, &|c, t, s| grace.held(c, t, s, now))
+        };
+        let t0 = Instant::now();
+        assert!(verdict_at(t0).healthy);
+        assert!(verdict_at(t0 + Duration::from_secs(29)).healthy);
+        let late = verdict_at(t0 + Duration::from_secs(30));
+        assert!(!late.healthy);
+        assert_eq!(late.failure_count, 1);
+        // Leaving the state and entering it again starts the period over.
+        let mut running = unassigned_task();
+        running[0].tasks[0].state = "RUNNING".into();
+        grace.observe(&running, t0 + Duration::from_secs(31));
+        assert!(verdict_at(t0 + Duration::from_secs(32)).healthy);
+        assert!(!verdict_at(t0 + Duration::from_secs(62)).healthy);
+    }
+
+    #[test]
+    fn states_without_a_period_count_at_once() {
+        let grace = StateGrace::new(vec![(ConnectState::Restarting, Duration::from_secs(30))]);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let now = Instant::now();
+            assert!(grace.held("sink", Some(0), "FAILED", now));
+            assert!(!grace.held("sink", Some(0), "RESTARTING", now));
+        });
+    }
+}

@@ -58,7 +58,10 @@ pub trait ConnectApi: Send + Sync + 'static {
     /// Every connector's status.
     fn statuses(&self) -> BoxFuture<'_, Result<Vec<ConnectorStatus>, ConnectError>>;
     /// Performs `restart`.
-    fn restart<'a>(&'a self, restart: &'a Restart) -> BoxFuture<'a, Result<Restarted, ConnectError>>;
+    fn restart<'a>(
+        &'a self,
+        restart: &'a Restart,
+    ) -> BoxFuture<'a, Result<Restarted, ConnectError>>;
 }
 
 impl ConnectApi for KafkaConnectCheck {
@@ -66,7 +69,10 @@ impl ConnectApi for KafkaConnectCheck {
         Box::pin(async move { KafkaConnectCheck::statuses(self).await.map(|f| f.statuses) })
     }
 
-    fn restart<'a>(&'a self, restart: &'a Restart) -> BoxFuture<'a, Result<Restarted, ConnectError>> {
+    fn restart<'a>(
+        &'a self,
+        restart: &'a Restart,
+    ) -> BoxFuture<'a, Result<Restarted, ConnectError>> {
         Box::pin(async move {
             let path = match restart {
                 Restart::ConnectorAndFailedTasks { connector, .. } => format!(
@@ -77,7 +83,10 @@ impl ConnectApi for KafkaConnectCheck {
                     format!("/connectors/{}/restart", super::encode(connector))
                 }
                 Restart::Task { connector, task } => {
-                    format!("/connectors/{}/tasks/{task}/restart", super::encode(connector))
+                    format!(
+                        "/connectors/{}/tasks/{task}/restart",
+                        super::encode(connector)
+                    )
                 }
             };
             let (url, status, body) = self.post(&path).await?;
@@ -175,7 +184,10 @@ impl Restarter {
 
     async fn restart_due<A: ConnectApi>(&mut self, api: &A, statuses: &[ConnectorStatus]) {
         let eligible = |name: &str, trace: Option<&str>| {
-            self.policy.connectors.as_ref().is_none_or(|r| r.is_match(name))
+            self.policy
+                .connectors
+                .as_ref()
+                .is_none_or(|r| r.is_match(name))
                 && self
                     .policy
                     .traces

@@ -20,9 +20,18 @@ mod tests {
 
     #[test]
     fn conflicts_and_error_pages_are_transient_error_objects_are_not() {
-        assert!(is_transient(409, br#"{"error_code":409,"message":"rebalance"}"#));
-        assert!(is_transient(502, b"\n<html><body>Bad Gateway</body></html>"));
-        assert!(!is_transient(500, br#"{"error_code":500,"message":"Request timed out"}"#));
+        assert!(is_transient(
+            409,
+            br#"{"error_code":409,"message":"rebalance"}"#
+        ));
+        assert!(is_transient(
+            502,
+            b"\n<html><body>Bad Gateway</body></html>"
+        ));
+        assert!(!is_transient(
+            500,
+            br#"{"error_code":500,"message":"Request timed out"}"#
+        ));
         assert!(!is_transient(200, b"<html></html>"));
         assert!(!is_transient(404, b""));
     }

@@ -178,11 +178,20 @@ mod tests {
     #[test]
     fn a_starting_worker_is_alive_but_not_started() {
         let starting = WorkerState::Starting("starting".into());
-        assert_eq!(judge_worker(&starting, WorkerNeed::Alive).status, Status::Pass);
-        assert_eq!(judge_worker(&starting, WorkerNeed::Started).status, Status::Fail);
+        assert_eq!(
+            judge_worker(&starting, WorkerNeed::Alive).status,
+            Status::Pass
+        );
+        assert_eq!(
+            judge_worker(&starting, WorkerNeed::Started).status,
+            Status::Fail
+        );
         let dead = WorkerState::Dead("no answer".into());
         assert_eq!(judge_worker(&dead, WorkerNeed::Alive).status, Status::Fail);
         let refused = WorkerState::Refused("401".into());
-        assert_eq!(judge_worker(&refused, WorkerNeed::Alive).status, Status::Warn);
+        assert_eq!(
+            judge_worker(&refused, WorkerNeed::Alive).status,
+            Status::Warn
+        );
     }
 }

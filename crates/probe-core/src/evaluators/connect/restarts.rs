@@ -370,7 +370,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_failed_connector_is_restarted_with_its_failed_tasks_in_one_call() {
         let (rules, restart) = (ConnectRules::default(), RestartRules::default());
-        let statuses = [status("FAILED", &[(0, "FAILED"), (1, "RUNNING"), (2, "FAILED")])];
+        let statuses = [status(
+            "FAILED",
+            &[(0, "FAILED"), (1, "RUNNING"), (2, "FAILED")],
+        )];
         let plan = RestartBook::new().plan(&statuses, &rules, &restart, &all, Instant::now());
         assert_eq!(
             plan,

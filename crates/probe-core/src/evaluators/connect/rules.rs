@@ -215,8 +215,8 @@ impl ConnectRules {
                 if !self.is_on_this_worker(task.worker_id.as_deref()) {
                     continue;
                 }
-                let unhealthy =
-                    self.is_unhealthy(&task.state) && held(&status.name, Some(task.id), &task.state);
+                let unhealthy = self.is_unhealthy(&task.state)
+                    && held(&status.name, Some(task.id), &task.state);
                 if unhealthy {
                     failures.push(Failure::Task {
                         connector: status.name.clone(),
