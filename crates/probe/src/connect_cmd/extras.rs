@@ -36,7 +36,7 @@ pub(super) fn auto_worker_id(env: &dyn Env, url: &str, from: &str) -> Result<Str
         })?;
     let port = match var("CONNECT_REST_PORT") {
         Some(p) => {
-            if p.parse::<u16>().map_or(true, |p| p == 0) {
+            if !p.parse::<u16>().is_ok_and(|p| p != 0) {
                 return Err(ConfigError::key(
                     "CONNECT_REST_PORT",
                     format!("invalid port {p:?} (expected 1 to 65535)"),

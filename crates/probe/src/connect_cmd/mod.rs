@@ -421,6 +421,14 @@ pub async fn run(options: ConnectOptions) -> Result<(), RunError> {
     tracing::info!("Initializing healthcheck server...");
     options.check.log_configuration();
     let (health, service) = service(&options).map_err(RunError::Config)?;
+    // The first full poll, at startup: a worker id that appears in no status is warned
+    // about now, not at the first probe.
+    let _first_poll = options.check.rules().worker_id.as_ref().map(|_| {
+        let check = options.check.clone();
+        AbortOnDrop(tokio::spawn(async move {
+            check.verify_worker_id().await;
+        }))
+    });
     let _restarter = options.restart.as_ref().map(|(policy, book)| {
         let mode = if policy.dry_run {
             " (dry run: nothing is restarted)"

@@ -319,6 +319,15 @@ impl KafkaConnectCheck {
         }
     }
 
+    /// Reads the statuses once and warns (once) if the configured worker id appears in
+    /// none of them; what a sidecar does at startup. Returns [`worker_id_missing`](Self::worker_id_missing).
+    pub async fn verify_worker_id(&self) -> Option<bool> {
+        if let Ok(fetched) = self.statuses().await {
+            self.note_worker_id(&fetched.statuses);
+        }
+        self.worker_id_missing()
+    }
+
     /// Whether the configured worker id was missing from the statuses since the first full
     /// poll (`None` without a worker id, or before any poll showed a worker id).
     pub fn worker_id_missing(&self) -> Option<bool> {
