@@ -49,7 +49,7 @@ pub enum Command {
     Check(CheckArgs),
     /// Serve kafka-connect-healthcheck's endpoints (`/`, `/ping`) for a Kafka Connect
     /// worker, with its flags and HEALTHCHECK_* variables, plus `/livez` and `/readyz`.
-    Connect(ConnectArgs),
+    Connect(Box<ConnectArgs>),
     /// Serve Kpow's health surface (/healthy, /up) for a Kafka cluster.
     ///
     /// /healthy turns 503 once the cluster has been unreachable longer than session timeout +

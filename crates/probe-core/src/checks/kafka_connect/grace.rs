@@ -23,8 +23,11 @@ use crate::evaluators::connect::{ConnectState, ConnectorStatus};
 #[derive(Debug, Default)]
 pub struct StateGrace {
     periods: Vec<(ConnectState, Duration)>,
-    since: Mutex<HashMap<(String, Option<i64>), (String, Instant)>>,
+    since: Mutex<HashMap<Container, (String, Instant)>>,
 }
+
+/// A connector (`None`) or one of its tasks.
+type Container = (String, Option<i64>);
 
 impl StateGrace {
     /// Grace periods for the states listed.

@@ -260,7 +260,7 @@ impl KafkaConnectCheck {
         };
         let statuses = &fetched.statuses;
         self.note_worker_id(statuses);
-        let broker_failed = match self.rules.broker_probe_target(&statuses) {
+        let broker_failed = match self.rules.broker_probe_target(statuses) {
             Some(name) => match self.describe(name).await {
                 Ok(()) => false,
                 Err(e) => {
