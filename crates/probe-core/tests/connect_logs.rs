@@ -34,6 +34,11 @@ async fn it_logs_what_the_peer_logs_at_the_same_levels() {
         (Level::INFO, "Connector 'orders-sink' is healthy in state: RUNNING".to_owned()),
         (Level::WARN, "Connector 'orders-sink' task '0' is unhealthy in failure state: FAILED".to_owned()),
         (Level::INFO, "------------------------------------------------".to_owned()),
+        // Ours, once: the configured worker appears in no status.
+        (
+            Level::WARN,
+            "Worker id 'connect-9:8083' appears in no connector or task status; Connect reports connect-1:8083, connect-2:8083: nothing is judged on this worker (check the advertised host name and port)".to_owned(),
+        ),
         (
             Level::ERROR,
             format!(

@@ -15,6 +15,13 @@
 //! runs. The verdict itself travels from the check to this dialect as the outcome's
 //! [`Attachment`](probe_core::Attachment).
 //!
+//! **Who sees what.** Clients that the [`Details`] policy admits (by default those on
+//! loopback) get the peer's documents byte for byte. Others get the same status and the same
+//! shape with nothing internal in it: the error document's `error` reads `reason withheld`
+//! (it would name the Connect URL, its `host:port` and Connect's own error text, which can
+//! echo credentials), and every `worker_id` and `trace` of the health document is `null`.
+//! [`Details::Always`] is the peer's behaviour.
+//!
 //! The dialect answers **every** path (it 404s the ones it does not know, as the peer
 //! does), so it must be asked after any other dialect on the same port: add it with
 //! [`ServiceBuilder::fallback`](crate::ServiceBuilder::fallback).
@@ -25,7 +32,8 @@ use http::header::HeaderValue;
 use http::{Method, StatusCode};
 use probe_core::checks::{ConnectError, KafkaConnectCheck};
 use probe_core::evaluators::connect::{
-    render_answer, render_error, ConnectState, Traces, Verdict, PING_DOCUMENT,
+    render_answer, render_error, render_withheld, ConnectState, Traces, Verdict, PING_DOCUMENT,
+    WITHHELD,
 };
 use probe_core::{BoxFuture, CheckReport, Health, Probe, Select, Shutdown};
 
@@ -64,6 +72,7 @@ pub struct Connect {
     name: Arc<str>,
     url: Arc<str>,
     failure_states: Arc<[ConnectState]>,
+    details: Details,
     traces: Details,
 }
 
@@ -74,6 +83,7 @@ impl std::fmt::Debug for Connect {
             .field("check", &self.name)
             .field("probe", &self.probe)
             .field("failure_states", &self.failure_states)
+            .field("details", &self.details)
             .field("traces", &self.traces)
             .finish_non_exhaustive()
     }
@@ -86,7 +96,8 @@ pub struct UnknownCheck(String);
 
 impl Connect {
     /// Serves `check`, registered in `health` as `name` (in any probe; readiness is the
-    /// usual one). Task traces are shown to every client, as the peer does.
+    /// usual one). Details (error texts, worker ids, traces) go to clients on loopback only
+    /// ([`Details::Local`]) until [`Connect::details`] says otherwise.
     pub fn new(
         health: Health,
         name: &str,
@@ -103,13 +114,24 @@ impl Connect {
             name: Arc::from(name),
             url: Arc::from(check.url()),
             failure_states: check.rules().unhealthy_states.clone().into(),
-            traces: Details::Always,
+            details: Details::Local,
+            traces: Details::Local,
         })
     }
 
-    /// The same dialect showing task traces only to the clients `who` admits: with
-    /// [`Details::Local`] a client not on loopback gets `"trace": null` (a trace is a
-    /// full Java stack trace and may hold configuration values).
+    /// The same dialect showing details (the error text, worker ids, traces) to the clients
+    /// `who` admits; others get the documents with them withheld. [`Details::Always`] is
+    /// the peer's behaviour.
+    pub fn details(mut self, who: Details) -> Self {
+        self.details = who;
+        self.traces = who;
+        self
+    }
+
+    /// The same dialect showing task traces only to the clients `who` admits (among those
+    /// that see details): with [`Details::Local`] a client not on loopback gets
+    /// `"trace": null` (a trace is a full Java stack trace and may hold configuration
+    /// values).
     pub fn traces(mut self, who: Details) -> Self {
         self.traces = who;
         self
@@ -127,12 +149,15 @@ impl Connect {
         let result = entry
             .and_then(|c| c.attachment.as_ref())
             .and_then(|a| a.downcast_ref::<Result<Verdict, ConnectError>>());
+        let shows = self.details.shows(req.client);
         let (healthy, body) = match result {
-            Some(result) => render_answer(result, &self.failure_states, traces),
-            None => (
+            Some(result) if shows => render_answer(result, &self.failure_states, traces),
+            Some(result) => render_withheld(result, &self.failure_states),
+            None if shows => (
                 false,
                 render_error(&self.no_verdict(entry), &self.failure_states),
             ),
+            None => (false, render_error(WITHHELD, &self.failure_states)),
         };
         let code = if healthy {
             StatusCode::OK

@@ -43,6 +43,7 @@ struct Setup {
     rules: ConnectRules,
     request_timeout: Duration,
     policy: Policy,
+    details: Details,
     traces: Details,
 }
 
@@ -52,6 +53,7 @@ impl Default for Setup {
             rules: ConnectRules::default(),
             request_timeout: Duration::from_secs(2),
             policy: Policy::default().timeout(Duration::from_millis(2100)),
+            details: Details::Always,
             traces: Details::Always,
         }
     }
@@ -74,6 +76,7 @@ fn service(url: &str, setup: Setup) -> ProbeService {
         .unwrap();
     let connect = Connect::new(health.clone(), "kafka-connect", &check)
         .unwrap()
+        .details(setup.details)
         .traces(setup.traces);
     // The fallback is named first on purpose: it is still asked last.
     ProbeService::builder()
@@ -588,6 +591,92 @@ async fn redacted_traces_are_null_for_clients_off_loopback_only() {
         .await
         .body
         .contains("password=hunter2"));
+}
+
+#[tokio::test]
+async fn under_the_local_policy_remote_clients_get_the_same_shape_with_details_withheld() {
+    let local_policy = |url: &str| {
+        service(
+            url,
+            Setup {
+                details: Details::Local,
+                traces: Details::Local,
+                ..Setup::default()
+            },
+        )
+    };
+    // A failed task: worker ids and traces become null for a remote client.
+    let connect = fake(scenarios::failed_task_with_trace()).await;
+    let svc = local_policy(&connect.url());
+    let local = ask(&svc, Method::GET, "/", LOOPBACK).await;
+    let peer = ask(&svc_for(&connect), Method::GET, "/", LOOPBACK).await;
+    assert_eq!(
+        local.body, peer.body,
+        "byte-identical for clients that may see details"
+    );
+    let remote = ask(&svc, Method::GET, "/", REMOTE).await;
+    assert_eq!(remote.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        remote.body,
+        r#"{"failures": [{"type": "task", "connector": "orders-sink", "id": 1, "state": "FAILED", "worker_id": null, "trace": null}], "failure_states": ["FAILED"], "failure_rate": 0.3333333333333333, "failure_threshold": 0.0, "healthy": false}"#
+    );
+    // An error: the URL, host:port, Connect's text and any echoed credentials are withheld.
+    let echo = fake(
+        scenarios::healthy()
+            .list_answer(500, r#"{"error_code":500,"message":"bad header Authorization: Basic YWRtaW46aHVudGVyMg== from admin:hunter2"}"#),
+    )
+    .await;
+    let url = echo.url().replace("http://", "http://admin:hunter2@");
+    let svc = local_policy(&url);
+    let remote = ask(&svc, Method::GET, "/", REMOTE).await;
+    assert_eq!(remote.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        remote.body,
+        r#"{"healthy": false, "message": "Exception raised while attempting to calculate health result, assuming unhealthy.", "error": "reason withheld", "failure_states": ["FAILED"]}"#
+    );
+    let local = ask(&svc, Method::GET, "/", LOOPBACK).await;
+    assert!(
+        local.body.contains(&echo.addr().to_string()),
+        "{}",
+        local.body
+    );
+    // Connect down: the same for a remote client, and for never.
+    let down = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    for (svc, from) in [
+        (local_policy(&down), REMOTE),
+        (
+            service(
+                &down,
+                Setup {
+                    details: Details::Never,
+                    ..Setup::default()
+                },
+            ),
+            LOOPBACK,
+        ),
+    ] {
+        let got = ask(&svc, Method::GET, "/", from).await;
+        assert!(
+            got.body.contains(r#""error": "reason withheld""#),
+            "{}",
+            got.body
+        );
+        assert!(!got.body.contains("127.0.0.1"), "{}", got.body);
+    }
+    // /ping is the same for everyone; always is the peer's behaviour.
+    let svc = local_policy(&connect.url());
+    assert_eq!(
+        ask(&svc, Method::GET, "/ping", REMOTE).await.body,
+        r#"{"status": "UP"}"#
+    );
+    let always = svc_for(&connect);
+    assert!(ask(&always, Method::GET, "/", REMOTE)
+        .await
+        .body
+        .contains("connect-0:8083"));
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::ServerConfig;
 use tokio::net::TcpStream;
@@ -78,6 +79,55 @@ impl TestCa {
         &self.0.file
     }
 
+    /// A client identity signed by this CA, written to two temporary PEM files (the
+    /// certificate and its PKCS#8 key), for mutual TLS: `(certificate, key)`.
+    pub fn client(&self, name: &str) -> (PathBuf, PathBuf) {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("client params");
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.use_authority_key_identifier_extension = true;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let key = KeyPair::generate().expect("generate a client key");
+        let cert = params
+            .signed_by(&key, &self.0.issuer)
+            .expect("sign the client certificate");
+        let base =
+            std::env::temp_dir().join(format!("probe-testkit-client-{}-{n}", std::process::id()));
+        let (cert_file, key_file) = (base.with_extension("crt"), base.with_extension("key"));
+        std::fs::write(&cert_file, cert.pem()).expect("write the client certificate");
+        std::fs::write(&key_file, key.serialize_pem()).expect("write the client key");
+        (cert_file, key_file)
+    }
+
+    /// Like [`TestCa::server`], but the handshake requires a client certificate signed by
+    /// `clients` (mutual TLS).
+    pub fn server_requiring_clients(&self, names: &[&str], clients: &TestCa) -> TlsServer {
+        let mut server = self.server(names);
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(clients.pem().as_bytes()) {
+            roots.add(cert.expect("client CA PEM")).expect("client CA");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .expect("client verifier");
+        let (chain, key) = (server.identity.0.clone(), server.identity.1.clone_key());
+        let mut config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, key)
+            .expect("server certificate and key");
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        server.acceptor = TlsAcceptor::from(Arc::new(config));
+        server
+    }
+
     /// A server identity for `names` (IP addresses or DNS names), signed by this CA.
     pub fn server(&self, names: &[&str]) -> TlsServer {
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
@@ -99,12 +149,13 @@ impl TestCa {
             .with_safe_default_protocol_versions()
             .expect("TLS versions")
             .with_no_client_auth()
-            .with_single_cert(chain, key)
+            .with_single_cert(chain.clone(), key.clone_key())
             .expect("server certificate and key");
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         TlsServer {
             acceptor: TlsAcceptor::from(Arc::new(config)),
             ca: self.clone(),
+            identity: Arc::new((chain, key)),
         }
     }
 }
@@ -134,6 +185,7 @@ impl std::fmt::Debug for TestCa {
 pub struct TlsServer {
     acceptor: TlsAcceptor,
     ca: TestCa,
+    identity: Arc<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
 }
 
 impl TlsServer {

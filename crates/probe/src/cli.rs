@@ -49,7 +49,7 @@ pub enum Command {
     Check(CheckArgs),
     /// Serve kafka-connect-healthcheck's endpoints (`/`, `/ping`) for a Kafka Connect
     /// worker, with its flags and HEALTHCHECK_* variables, plus `/livez` and `/readyz`.
-    Connect(ConnectArgs),
+    Connect(Box<ConnectArgs>),
     /// Serve Kpow's health surface (/healthy, /up) for a Kafka cluster.
     ///
     /// /healthy turns 503 once the cluster has been unreachable longer than session timeout +
@@ -233,41 +233,65 @@ pub struct BeatCheckArgs {
 
 /// `probe connect`: the flags of kafka-connect-healthcheck 0.3.0, each also read from its
 /// `HEALTHCHECK_*` variable (a flag wins over the variable, the variable over the default;
-/// an empty variable counts as unset). `--log-level` (env HEALTHCHECK_LOG_LEVEL, default
-/// INFO) takes DEBUG, INFO, WARNING or ERROR in any case.
+/// an empty variable counts as unset). As with the peer, each of its eight flags may be given
+/// without a value: it then means the default, whatever the variable says.
 #[derive(Debug, Default, Args)]
 pub struct ConnectArgs {
     /// The port to listen on [env: HEALTHCHECK_PORT] [default: 18083].
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "")]
     pub port: Option<String>,
     /// The Kafka Connect REST API, with an optional path prefix
     /// [env: HEALTHCHECK_CONNECT_URL] [default: http://localhost:8083].
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     pub connect_url: Option<String>,
-    /// Judge only the connectors and tasks of this worker (its advertised host:port)
-    /// [env: HEALTHCHECK_CONNECT_WORKER_ID] [default: all workers].
-    #[arg(long, value_name = "ID")]
+    /// Judge only the connectors and tasks of this worker (its advertised host:port);
+    /// `auto` derives it from CONNECT_REST_ADVERTISED_HOST_NAME and CONNECT_REST_PORT (or
+    /// POD_IP and the Connect URL's port) [env: HEALTHCHECK_CONNECT_WORKER_ID]
+    /// [default: all workers].
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
     pub connect_worker_id: Option<String>,
     /// Comma-separated states that count as failures: UNASSIGNED, RUNNING, PAUSED, FAILED,
     /// RESTARTING, STOPPED [env: HEALTHCHECK_UNHEALTHY_STATES] [default: FAILED].
-    #[arg(long, value_name = "STATES")]
+    #[arg(long, value_name = "STATES", num_args = 0..=1, default_missing_value = "")]
     pub unhealthy_states: Option<String>,
     /// Comma-separated kinds judged and counted: CONNECTOR, TASK
     /// [env: HEALTHCHECK_CONSIDERED_CONTAINERS] [default: CONNECTOR,TASK].
-    #[arg(long, value_name = "CONTAINERS")]
+    #[arg(long, value_name = "CONTAINERS", num_args = 0..=1, default_missing_value = "")]
     pub considered_containers: Option<String>,
     /// Failed containers tolerated, in percent of all considered ones
     /// [env: HEALTHCHECK_FAILURE_THRESHOLD_PERCENTAGE] [default: 0].
-    #[arg(long, value_name = "PERCENT", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        num_args = 0..=1,
+        default_missing_value = "",
+        allow_negative_numbers = true
+    )]
     pub failure_threshold_percentage: Option<String>,
     /// Basic authentication against Connect, split at the first colon
     /// [env: HEALTHCHECK_BASIC_AUTH] [default: none].
-    #[arg(long, value_name = "USER:PASSWORD")]
+    #[arg(long, value_name = "USER:PASSWORD", num_args = 0..=1, default_missing_value = "")]
     pub basic_auth: Option<String>,
+    /// Log level: DEBUG, INFO, WARNING or ERROR, in any case (TRACE, WARN and CRITICAL
+    /// too) [env: HEALTHCHECK_LOG_LEVEL] [default: INFO].
+    #[arg(long, value_name = "LEVEL", num_args = 0..=1, default_missing_value = "")]
+    pub log_level: Option<String>,
     /// For an https:// Connect URL: also trust the CA certificates in this PEM file, beside
     /// the system's store [env: HEALTHCHECK_CA_FILE] [default: none].
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<String>,
+    /// For an https:// Connect URL that asks for one: the client certificate chain (PEM)
+    /// [env: HEALTHCHECK_CLIENT_CERT] [default: none].
+    #[arg(long, value_name = "FILE")]
+    pub client_cert: Option<String>,
+    /// The private key (PEM) of --client-cert [env: HEALTHCHECK_CLIENT_KEY] [default: none].
+    #[arg(long, value_name = "FILE")]
+    pub client_key: Option<String>,
+    /// Extra headers for every request to Connect, one `Name: value` per line (a bearer
+    /// token, a gateway's key); never logged. HEALTHCHECK_BEARER_TOKEN adds
+    /// `Authorization: Bearer <token>` [env: HEALTHCHECK_HEADER_FILE] [default: none].
+    #[arg(long, value_name = "FILE")]
+    pub header_file: Option<String>,
     /// The address to listen on, IPv4 or IPv6 [env: HEALTHCHECK_BIND] [default: 0.0.0.0].
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
@@ -284,12 +308,58 @@ pub struct ConnectArgs {
     /// the peer].
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub drain: Option<String>,
-    /// Show task stack traces only to clients on loopback; others get `"trace": null`
+    /// Who sees error texts, worker ids and traces in the answers: never, local (clients
+    /// on loopback) or always (the peer's behaviour); others get the same documents with
+    /// them withheld [env: HEALTHCHECK_DETAILS] [default: local].
+    #[arg(long, value_name = "POLICY")]
+    pub details: Option<String>,
+    /// Show task stack traces only to clients on loopback, even with --details always
     /// [env: HEALTHCHECK_REDACT_TRACES].
     #[arg(long)]
     pub redact_traces: bool,
-    /// Also ask the worker's own `GET /health` (Kafka 3.9+, KIP-1017)
-    /// [env: HEALTHCHECK_WORKER_HEALTH].
+    /// Ask the worker's own `GET /health` (Kafka 3.9+, KIP-1017) for /livez, /startupz and
+    /// /readyz, and in `GET /` [env: HEALTHCHECK_WORKER_HEALTH].
     #[arg(long)]
     pub worker_health: bool,
+    /// Let a failed connector or task fail /livez too (by default /livez is the worker
+    /// alone) [env: HEALTHCHECK_LIVENESS_INCLUDES_CONNECTORS].
+    #[arg(long)]
+    pub liveness_includes_connectors: bool,
+    /// How long a state must last before it counts as unhealthy, e.g.
+    /// `UNASSIGNED=30s,RESTARTING=30s` [env: HEALTHCHECK_STATE_GRACE] [default: none].
+    #[arg(long, value_name = "STATE=DURATION,...")]
+    pub state_grace: Option<String>,
+    /// Fail /readyz until this connector exists and has been RUNNING once; repeatable;
+    /// `/REGEX/` for any connector whose name matches [env: HEALTHCHECK_EXPECT_CONNECTORS,
+    /// comma-separated].
+    #[arg(long, value_name = "NAME")]
+    pub expect_connector: Vec<String>,
+    /// Restart FAILED connectors and tasks through Connect's REST API, with a backoff of
+    /// min(n²+n, 60) minutes after the n-th restart [env: HEALTHCHECK_RESTART_FAILED].
+    #[arg(long)]
+    pub restart_failed: bool,
+    /// With --restart-failed: log what would be restarted, restart nothing
+    /// [env: HEALTHCHECK_RESTART_DRY_RUN].
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --restart-failed: stop restarting a container after this many restarts, or
+    /// `unlimited` [env: HEALTHCHECK_RESTART_MAX] [default: unlimited].
+    #[arg(long, value_name = "COUNT")]
+    pub restart_max: Option<String>,
+    /// With --restart-failed: forget a container's restarts once it has been RUNNING this
+    /// long [env: HEALTHCHECK_RESTART_RESET_AFTER] [default: 1h].
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub restart_reset_after: Option<String>,
+    /// With --restart-failed: how often the statuses are read
+    /// [env: HEALTHCHECK_RESTART_INTERVAL] [default: 30s].
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub restart_interval: Option<String>,
+    /// With --restart-failed: only connectors whose name matches this regular expression
+    /// [env: HEALTHCHECK_RESTART_CONNECTORS] [default: all].
+    #[arg(long, value_name = "REGEX")]
+    pub restart_connectors: Option<String>,
+    /// With --restart-failed: only containers whose stack trace matches this regular
+    /// expression [env: HEALTHCHECK_RESTART_TRACE] [default: any].
+    #[arg(long, value_name = "REGEX")]
+    pub restart_trace: Option<String>,
 }

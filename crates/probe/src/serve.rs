@@ -134,8 +134,9 @@ pub fn service(config: &Config) -> Result<(Health, ProbeService), ConfigError> {
     Ok((health, b.build()))
 }
 
-/// The `connect` dialect over the configuration's first `kafka-connect` check; task traces
-/// follow `server.details` (`local`, the default, shows them to loopback clients only).
+/// The `connect` dialect over the configuration's first `kafka-connect` check; error texts,
+/// worker ids and task traces follow `server.details` (`local`, the default, shows them to
+/// loopback clients only; others get the same documents with them withheld).
 fn connect_dialect(config: &Config, health: &Health) -> Result<Connect, ConfigError> {
     let (name, check) = config.connect().ok_or_else(|| {
         ConfigError::key(
@@ -144,7 +145,7 @@ fn connect_dialect(config: &Config, health: &Health) -> Result<Connect, ConfigEr
         )
     })?;
     Connect::new(health.clone(), name, check)
-        .map(|c| c.traces(config.server.details))
+        .map(|c| c.details(config.server.details))
         .map_err(|e| ConfigError::key("server.dialects", e.to_string()))
 }
 

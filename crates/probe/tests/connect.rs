@@ -202,7 +202,11 @@ async fn kubernetes_probes_are_served_beside_the_peers_routes() {
     let probe = Running::start(&["--connect-url", &connect.url()], &[]).await;
     let livez = get(probe.addr, "/livez").await;
     assert_eq!((livez.status, livez.body.as_str()), (200, "ok"));
-    assert_eq!(connect.request_count(), 0, "Connect stays out of liveness");
+    assert_eq!(
+        connect.requests(),
+        ["/connectors/probe-worker-liveness"],
+        "liveness asks the worker's herder, never the connectors"
+    );
     let readyz = get(probe.addr, "/readyz").await;
     assert_eq!(readyz.status, 503);
     assert!(readyz

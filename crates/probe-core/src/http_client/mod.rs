@@ -1,4 +1,5 @@
-//! A small HTTP/1.1 client on hyper: one GET per connection, a bounded body, plain errors.
+//! A small HTTP/1.1 client on hyper: one GET (or bodiless POST) per connection, a bounded
+//! body, plain errors.
 //!
 //! Used by the `http` check and the Kafka Connect check, and by `probe check`; built with
 //! the cargo feature `http`. Speaks `http://` and, with the cargo feature `tls`,
@@ -8,8 +9,8 @@
 use std::fmt;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, AUTHORIZATION, HOST, USER_AGENT};
-use http::{Request, StatusCode, Uri};
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, HOST, USER_AGENT};
+use http::{Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -113,6 +114,9 @@ pub struct Target {
     authority: HeaderValue,
     path: Uri,
     basic: Option<HeaderValue>,
+    /// Extra headers sent with every request (a bearer token, a gateway's key), each
+    /// marked sensitive.
+    headers: Vec<(HeaderName, HeaderValue)>,
     /// For `https://`: what to trust (the system's store unless replaced).
     tls: Option<TlsConfig>,
     /// The proxy it is reached through, if any.
@@ -183,6 +187,7 @@ impl Target {
             authority,
             path,
             basic,
+            headers: Vec::new(),
             tls,
             proxy: None,
         })
@@ -198,6 +203,19 @@ impl Target {
     /// The host name or address, without brackets.
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// The same target sending `name: value` with every request, in addition to (or, for
+    /// `Authorization`, instead of) basic authentication. The value is marked sensitive and
+    /// never shown.
+    pub fn with_header(mut self, name: HeaderName, mut value: HeaderValue) -> Self {
+        value.set_sensitive(true);
+        if name == AUTHORIZATION {
+            self.basic = None;
+        }
+        self.headers.retain(|(n, _)| *n != name);
+        self.headers.push((name, value));
+        self
     }
 
     /// The same target trusting what `tls` trusts when it is `https://` (an `http://`
@@ -249,6 +267,16 @@ impl Target {
 /// GETs `target` over a fresh connection (with a TLS handshake for `https://`) and reads
 /// at most `max_body` bytes of the body.
 pub async fn get(target: &Target, max_body: usize) -> Result<Response, HttpError> {
+    request(Method::GET, target, max_body).await
+}
+
+/// POSTs to `target` with an empty body over a fresh connection, reading at most
+/// `max_body` bytes of the answer (Kafka Connect's restart endpoints take no body).
+pub async fn post(target: &Target, max_body: usize) -> Result<Response, HttpError> {
+    request(Method::POST, target, max_body).await
+}
+
+async fn request(method: Method, target: &Target, max_body: usize) -> Result<Response, HttpError> {
     let addr = target.addr();
     let stream = match &target.proxy {
         Some(proxy) if target.https => proxy.tunnel(&addr).await?,
@@ -265,7 +293,7 @@ pub async fn get(target: &Target, max_body: usize) -> Result<Response, HttpError
         }
     };
     if !target.https {
-        return exchange(TokioIo::new(stream), target, max_body, addr).await;
+        return exchange(TokioIo::new(stream), method, target, max_body, addr).await;
     }
     #[cfg(feature = "tls")]
     {
@@ -277,7 +305,7 @@ pub async fn get(target: &Target, max_body: usize) -> Result<Response, HttpError
             })?,
         };
         let stream = tls::handshake(&config, &target.host, &addr, stream).await?;
-        exchange(TokioIo::new(stream), target, max_body, addr).await
+        exchange(TokioIo::new(stream), method, target, max_body, addr).await
     }
     #[cfg(not(feature = "tls"))]
     Err(HttpError::TlsUnavailable)
@@ -286,6 +314,7 @@ pub async fn get(target: &Target, max_body: usize) -> Result<Response, HttpError
 /// One request and its bounded answer over an established connection.
 async fn exchange<S>(
     io: S,
+    method: Method,
     target: &Target,
     max_body: usize,
     addr: String,
@@ -311,11 +340,18 @@ where
         .map_err(|e| HttpError::InvalidUrl(e.to_string()))?,
         _ => target.path.clone(),
     };
-    let mut req = Request::get(uri)
+    let is_post = method == Method::POST;
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
         .header(HOST, target.authority.clone())
         .header(USER_AGENT, concat!("probe/", env!("CARGO_PKG_VERSION")))
         .body(Empty::<Bytes>::new())
         .map_err(|e| HttpError::InvalidUrl(e.to_string()))?;
+    if is_post {
+        req.headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    }
     if let Some(basic) = &target.basic {
         req.headers_mut().insert(AUTHORIZATION, basic.clone());
     }
@@ -324,6 +360,9 @@ where
             req.headers_mut()
                 .insert(http::header::PROXY_AUTHORIZATION, auth.clone());
         }
+    }
+    for (name, value) in &target.headers {
+        req.headers_mut().insert(name.clone(), value.clone());
     }
     let result = async {
         let resp = sender

@@ -49,6 +49,9 @@ use crate::text::io_reason;
 pub struct TlsOptions {
     /// A PEM file of CA certificates trusted in addition to the system's (an internal CA).
     pub ca_file: Option<PathBuf>,
+    /// A client certificate chain (PEM) and its private key (PEM: PKCS#8, PKCS#1 or SEC1),
+    /// presented to servers that ask for one (mutual TLS).
+    pub client_identity: Option<(PathBuf, PathBuf)>,
 }
 
 impl TlsOptions {
@@ -60,6 +63,13 @@ impl TlsOptions {
     /// The same options also trusting the CA certificates in the PEM file at `path`.
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca_file = Some(path.into());
+        self
+    }
+
+    /// The same options presenting the certificate chain in `cert` and the private key in
+    /// `key` (both PEM files) when a server asks for a client certificate.
+    pub fn client_identity(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.client_identity = Some((cert.into(), key.into()));
         self
     }
 }
@@ -97,6 +107,14 @@ pub enum TlsConfigError {
         /// Its position in the file, from 1.
         index: usize,
         /// What the parser said.
+        reason: String,
+    },
+    /// The client certificate or key cannot be used.
+    #[error("client identity {path}: {reason}")]
+    Identity {
+        /// The certificate or key file.
+        path: String,
+        /// What is wrong (never the key's content).
         reason: String,
     },
     /// The TLS library refused the settings.
@@ -146,12 +164,18 @@ impl TlsConfig {
     pub fn new(options: &TlsOptions) -> Result<TlsConfig, TlsConfigError> {
         #[cfg(feature = "tls")]
         {
-            let Some(path) = &options.ca_file else {
+            if options.ca_file.is_none() && options.client_identity.is_none() {
                 return TlsConfig::system();
-            };
+            }
             let mut roots = system_roots().clone();
-            add_ca_file(&mut roots, path)?;
-            build(roots, Some(path.clone()))
+            if let Some(path) = &options.ca_file {
+                add_ca_file(&mut roots, path)?;
+            }
+            let identity = match &options.client_identity {
+                Some((cert, key)) => Some(read_identity(cert, key)?),
+                None => None,
+            };
+            build_with(roots, options.ca_file.clone(), identity)
         }
         #[cfg(not(feature = "tls"))]
         {
@@ -188,13 +212,57 @@ impl fmt::Debug for TlsConfig {
 
 #[cfg(feature = "tls")]
 fn build(roots: RootCertStore, ca_file: Option<PathBuf>) -> Result<TlsConfig, TlsConfigError> {
+    build_with(roots, ca_file, None)
+}
+
+/// A client certificate chain and its key.
+#[cfg(feature = "tls")]
+type Identity = (
+    Vec<CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+);
+
+#[cfg(feature = "tls")]
+fn read_identity(cert: &Path, key: &Path) -> Result<Identity, TlsConfigError> {
+    use rustls::pki_types::PrivateKeyDer;
+    let failed = |path: &Path, reason: String| TlsConfigError::Identity {
+        path: path.display().to_string(),
+        reason,
+    };
+    let pem = std::fs::read(cert).map_err(|e| failed(cert, io_reason(&e)))?;
+    let chain = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| failed(cert, e.to_string()))?;
+    if chain.is_empty() {
+        return Err(failed(
+            cert,
+            "holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
+        ));
+    }
+    let pem = std::fs::read(key).map_err(|e| failed(key, io_reason(&e)))?;
+    let key_der = PrivateKeyDer::from_pem_slice(&pem)
+        .map_err(|_| failed(key, "holds no PEM private key".into()))?;
+    Ok((chain, key_der))
+}
+
+#[cfg(feature = "tls")]
+fn build_with(
+    roots: RootCertStore,
+    ca_file: Option<PathBuf>,
+    identity: Option<Identity>,
+) -> Result<TlsConfig, TlsConfigError> {
     let trusted = roots.len();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut client = ClientConfig::builder_with_provider(provider)
+    let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsConfigError::Setup(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let mut client = match identity {
+        None => builder.with_no_client_auth(),
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| TlsConfigError::Setup(format!("client certificate: {e}")))?,
+    };
     client.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsConfig {
         inner: Arc::new(Inner {

@@ -49,3 +49,9 @@ pub(crate) async fn document(check: &KafkaConnectCheck) -> Result<String, Connec
         .await
         .map(|v| v.to_document(Traces::Keep))
 }
+
+/// A port of 127.0.0.1 that was free a moment ago.
+pub(crate) fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}

@@ -1,19 +1,32 @@
 //! `kafka-connect`: a Kafka Connect worker is healthy when its connectors and tasks are,
 //! under the rules of kafka-connect-healthcheck ([`ConnectRules`]).
 
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use http::header::{HeaderName, HeaderValue};
+use serde_json::{json, Value};
 use tokio::time::timeout;
 
-use crate::evaluators::connect::{ConnectRules, ConnectorStatus, Traces, Verdict};
+use crate::evaluators::connect::{ConnectRules, ConnectorStatus, RestartBook, Traces, Verdict};
 use crate::http_client::{self, Target, TlsConfig};
 use crate::proto::connect_rest::{self, ListAnswer, WorkerHealth};
 use crate::text::redact;
 use crate::{BoxFuture, Check, Outcome, Scope};
 
 mod error;
+mod expected;
+mod grace;
+mod restarter;
+mod transient;
+mod worker;
 
 pub use self::error::{ConnectConfigError, ConnectError};
+pub use self::expected::{Expected, ExpectedConnectorsCheck};
+pub use self::grace::StateGrace;
+pub use self::restarter::{restarts_details, ConnectApi, RestartPolicy, Restarted, Restarter};
+pub use self::worker::{judge_worker, ConnectWorkerCheck, WorkerNeed, WorkerState, HERDER_PROBE};
 
 /// The default time allowed for each request to Connect: 5 s.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -54,7 +67,26 @@ pub struct KafkaConnectCheck {
     request_timeout: Duration,
     worker_health: bool,
     max_body: usize,
+    grace: Option<Arc<StateGrace>>,
+    restarts: Option<Arc<Mutex<RestartBook>>>,
+    worker_seen: Arc<AtomicU8>,
 }
+
+/// What the status calls found: the statuses, and the connectors whose status could not be
+/// read even after one retry (name, why), left out of the verdict.
+#[derive(Clone, Debug, Default)]
+pub struct Fetched {
+    /// Every status read, in Connect's order.
+    pub statuses: Vec<ConnectorStatus>,
+    /// Connectors listed whose status stayed unreadable: `(name, reason)`.
+    pub unknown: Vec<(String, String)>,
+}
+
+/// `worker_seen`: not yet known, seen in a status, or never seen after the first full poll
+/// (and warned about).
+const WORKER_UNKNOWN: u8 = 0;
+const WORKER_SEEN: u8 = 1;
+const WORKER_MISSING: u8 = 2;
 
 // === impl KafkaConnectCheck ===
 
@@ -80,7 +112,44 @@ impl KafkaConnectCheck {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             worker_health: false,
             max_body: DEFAULT_CONNECT_MAX_BODY,
+            grace: None,
+            restarts: None,
+            worker_seen: Arc::new(AtomicU8::new(WORKER_UNKNOWN)),
         })
+    }
+
+    /// The same check sending `name: value` with every request (a bearer token, a
+    /// gateway's key). The value is never logged or shown.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        if name == http::header::AUTHORIZATION {
+            self.authenticated = true;
+        }
+        self.target = self.target.with_header(name, value);
+        self
+    }
+
+    /// The same check counting an unhealthy state only once it has lasted its grace
+    /// period (see [`StateGrace`]).
+    pub fn grace(mut self, grace: StateGrace) -> Self {
+        self.grace = (!grace.is_empty()).then(|| Arc::new(grace));
+        self
+    }
+
+    /// The same check showing, in its details, the restarts recorded in `book` (the book
+    /// of a [`Restarter`]).
+    pub fn restart_book(mut self, book: Arc<Mutex<RestartBook>>) -> Self {
+        self.restarts = Some(book);
+        self
+    }
+
+    /// Whether it asks the worker's own `GET /health`.
+    pub fn asks_worker_health(&self) -> bool {
+        self.worker_health
+    }
+
+    /// The time allowed for each request.
+    pub fn timeout(&self) -> Duration {
+        self.request_timeout
     }
 
     /// The same check with HTTP basic authentication from `user:password`, split at the
@@ -178,14 +247,20 @@ impl KafkaConnectCheck {
     }
 
     async fn evaluate_quietly(&self) -> Result<Verdict, ConnectError> {
-        let statuses = if self.worker_health {
+        self.evaluate_fetched().await.map(|(verdict, _)| verdict)
+    }
+
+    async fn evaluate_fetched(&self) -> Result<(Verdict, Fetched), ConnectError> {
+        let fetched = if self.worker_health {
             let (health, statuses) = tokio::join!(self.ask_worker_health(), self.statuses());
             health?;
             statuses?
         } else {
             self.statuses().await?
         };
-        let broker_failed = match self.rules.broker_probe_target(&statuses) {
+        let statuses = &fetched.statuses;
+        self.note_worker_id(statuses);
+        let broker_failed = match self.rules.broker_probe_target(statuses) {
             Some(name) => match self.describe(name).await {
                 Ok(()) => false,
                 Err(e) => {
@@ -197,33 +272,160 @@ impl KafkaConnectCheck {
             },
             None => false,
         };
-        let verdict = self.rules.evaluate(&statuses, broker_failed);
+        let verdict = match &self.grace {
+            Some(grace) => {
+                let now = tokio::time::Instant::now();
+                grace.observe(statuses, now);
+                self.rules
+                    .evaluate_held(statuses, broker_failed, &|c, t, s| grace.held(c, t, s, now))
+            }
+            None => self.rules.evaluate(statuses, broker_failed),
+        };
         log_observations(&verdict);
-        Ok(verdict)
+        for (name, why) in &fetched.unknown {
+            tracing::warn!("Connector '{name}' is unknown: {why}");
+        }
+        Ok((verdict, fetched))
     }
 
-    /// Every connector's status, in Connect's order.
-    async fn statuses(&self) -> Result<Vec<ConnectorStatus>, ConnectError> {
+    /// Warns once when the configured worker id has not appeared in any status of the
+    /// first full poll that shows any worker id at all (a `null:-1` or IP mismatch).
+    fn note_worker_id(&self, statuses: &[ConnectorStatus]) {
+        let Some(ours) = &self.rules.worker_id else {
+            return;
+        };
+        let ids = worker_ids(statuses);
+        if ids.is_empty() {
+            return;
+        }
+        if ids.iter().any(|id| id.eq_ignore_ascii_case(ours)) {
+            self.worker_seen.store(WORKER_SEEN, Ordering::Relaxed);
+            return;
+        }
+        if self
+            .worker_seen
+            .compare_exchange(
+                WORKER_UNKNOWN,
+                WORKER_MISSING,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+        {
+            tracing::warn!(
+                "Worker id '{ours}' appears in no connector or task status; Connect reports {}: nothing is judged on this worker (check the advertised host name and port)",
+                ids.join(", ")
+            );
+        }
+    }
+
+    /// Reads the statuses once and warns (once) if the configured worker id appears in
+    /// none of them; what a sidecar does at startup. Returns [`worker_id_missing`](Self::worker_id_missing).
+    pub async fn verify_worker_id(&self) -> Option<bool> {
+        if let Ok(fetched) = self.statuses().await {
+            self.note_worker_id(&fetched.statuses);
+        }
+        self.worker_id_missing()
+    }
+
+    /// Whether the configured worker id was missing from the statuses since the first full
+    /// poll (`None` without a worker id, or before any poll showed a worker id).
+    pub fn worker_id_missing(&self) -> Option<bool> {
+        self.rules.worker_id.as_ref()?;
+        match self.worker_seen.load(Ordering::Relaxed) {
+            WORKER_SEEN => Some(false),
+            WORKER_MISSING => Some(true),
+            _ => None,
+        }
+    }
+
+    /// Every connector's status, in Connect's order. A transient answer (409 during a
+    /// rebalance, a proxy's HTML error page, a 404 for a connector just listed) is asked
+    /// once more; a connector whose status stays unreadable is left out and reported in
+    /// [`Fetched::unknown`].
+    pub async fn statuses(&self) -> Result<Fetched, ConnectError> {
         let path = format!("{}/connectors?expand=status", self.base_path);
-        let (url, status, body) = self.get(&path).await?;
+        let (mut url, mut status, mut body) = self.get(&path).await?;
+        if transient::is_transient(status, &body) {
+            tracing::debug!("GET {url} answered {status}; asking once more");
+            (url, status, body) = self.get(&path).await?;
+        }
         let names = match connect_rest::read_list(status, &body) {
-            Ok(ListAnswer::Statuses(statuses)) => return Ok(statuses),
+            Ok(ListAnswer::Statuses(statuses)) => {
+                return Ok(Fetched {
+                    statuses,
+                    unknown: Vec::new(),
+                })
+            }
             Ok(ListAnswer::Names(names)) => names,
             Err(source) => return Err(ConnectError::Answer { url, source }),
         };
-        let mut statuses = Vec::with_capacity(names.len());
+        let mut fetched = Fetched {
+            statuses: Vec::with_capacity(names.len()),
+            unknown: Vec::new(),
+        };
         for name in names {
             let path = format!("{}/connectors/{}/status", self.base_path, encode(&name));
-            let (url, status, body) = self.get(&path).await?;
-            match connect_rest::read_status(&name, status, &body) {
-                Ok(Some(found)) => statuses.push(found),
-                Ok(None) => tracing::info!(
-                    "Connector '{name}' was deleted while the check ran; it is skipped"
-                ),
-                Err(source) => return Err(ConnectError::Answer { url, source }),
+            let mut last = None;
+            for attempt in 0..2 {
+                let (url, status, body) = self.get(&path).await?;
+                match connect_rest::read_status(&name, status, &body) {
+                    Ok(Some(found)) => {
+                        fetched.statuses.push(found);
+                        last = None;
+                        break;
+                    }
+                    Ok(None) => last = Some(format!("GET {url} answered 404 twice")),
+                    Err(_) if transient::is_transient(status, &body) => {
+                        last = Some(format!("GET {url} answered {status} twice"));
+                    }
+                    Err(source) => return Err(ConnectError::Answer { url, source }),
+                }
+                if attempt == 0 {
+                    tracing::debug!("GET {url} answered {status}; asking once more");
+                }
+            }
+            if let Some(why) = last {
+                if why.ends_with("404 twice") {
+                    tracing::info!(
+                        "Connector '{name}' was deleted while the check ran; it is skipped"
+                    );
+                } else {
+                    tracing::info!(
+                        "Connector '{name}' has no readable status ({why}); it is skipped"
+                    );
+                }
+                fetched.unknown.push((name, why));
             }
         }
-        Ok(statuses)
+        Ok(fetched)
+    }
+
+    /// POSTs one of Connect's restart endpoints (`path` under the base path, with its
+    /// query): the URL shown in messages, status, body.
+    async fn post(&self, path: &str) -> Result<(String, u16, bytes::Bytes), ConnectError> {
+        let path = format!("{}{path}", self.base_path);
+        let url = format!("{}{}", self.shown, &path[self.base_path.len()..]);
+        let target = self
+            .target
+            .with_path(&path)
+            .map_err(|source| ConnectError::Request {
+                url: url.clone(),
+                source,
+            })?;
+        match timeout(
+            self.request_timeout,
+            http_client::post(&target, self.max_body),
+        )
+        .await
+        {
+            Ok(Ok(resp)) => Ok((url, resp.status.as_u16(), resp.body)),
+            Ok(Err(source)) => Err(ConnectError::Request { url, source }),
+            Err(_) => Err(ConnectError::Timeout {
+                url,
+                after: self.request_timeout,
+            }),
+        }
     }
 
     /// The broker probe: Connect describes a connector only while it reaches Kafka.
@@ -295,26 +497,96 @@ impl Check for KafkaConnectCheck {
 
     fn check(&self) -> BoxFuture<'_, Outcome> {
         Box::pin(async move {
-            let result = self.evaluate().await;
+            let result = self.evaluate_fetched().await;
+            if let Err(e) = &result {
+                tracing::error!(
+                    "Error while attempting to calculate health result. Assuming unhealthy. Error: {e}"
+                );
+            }
+            tracing::info!("------------------------------------------------");
             let outcome = match &result {
-                Ok(verdict) => {
-                    let summary = verdict.summary();
+                Ok((verdict, fetched)) => {
+                    let mut summary = verdict.summary();
+                    if !fetched.unknown.is_empty() {
+                        let names: Vec<&str> =
+                            fetched.unknown.iter().map(|(n, _)| n.as_str()).collect();
+                        summary.push_str(&format!("; unknown: {}", names.join(", ")));
+                    }
                     let outcome = if verdict.healthy {
                         Outcome::pass().with_message(summary)
                     } else {
                         Outcome::fail(summary)
                     };
                     // Traces may hold configuration values: never in details.
-                    match serde_json::from_str(&verdict.to_document(Traces::Redact)) {
-                        Ok(details) => outcome.with_details(details),
+                    match serde_json::from_str::<Value>(&verdict.to_document(Traces::Redact)) {
+                        Ok(mut details) => {
+                            self.extend_details(&mut details, fetched);
+                            outcome.with_details(details)
+                        }
                         Err(_) => outcome,
                     }
                 }
-                Err(e) => Outcome::fail(e.to_string()),
+                Err(e) => {
+                    let mut outcome = Outcome::fail(e.to_string());
+                    if let Some(restarts) = self.restarts_details() {
+                        outcome = outcome.with_details(json!({ "restarts": restarts }));
+                    }
+                    outcome
+                }
             };
-            outcome.with_attachment(result)
+            outcome.with_attachment(result.map(|(verdict, _)| verdict))
         })
     }
+}
+
+impl KafkaConnectCheck {
+    /// Adds what the peer's document does not say: unknown connectors, a worker id that
+    /// never appeared, the restarts.
+    fn extend_details(&self, details: &mut Value, fetched: &Fetched) {
+        let Some(map) = details.as_object_mut() else {
+            return;
+        };
+        if !fetched.unknown.is_empty() {
+            let unknown: Vec<Value> = fetched
+                .unknown
+                .iter()
+                .map(|(name, why)| json!({ "connector": name, "reason": why }))
+                .collect();
+            map.insert("unknown".into(), Value::Array(unknown));
+        }
+        if self.worker_id_missing() == Some(true) {
+            map.insert(
+                "worker_id_missing".into(),
+                Value::String(format!(
+                    "worker id '{}' appears in no status",
+                    self.rules.worker_id.as_deref().unwrap_or_default()
+                )),
+            );
+        }
+        if let Some(restarts) = self.restarts_details() {
+            map.insert("restarts".into(), restarts);
+        }
+    }
+
+    fn restarts_details(&self) -> Option<Value> {
+        let book = self.restarts.as_ref()?.lock().ok()?;
+        Some(restarts_details(&book))
+    }
+}
+
+/// The distinct worker ids of the statuses, in order of appearance.
+fn worker_ids(statuses: &[ConnectorStatus]) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    let all = statuses.iter().flat_map(|s| {
+        std::iter::once(s.connector.worker_id.as_deref())
+            .chain(s.tasks.iter().map(|t| t.worker_id.as_deref()))
+    });
+    for id in all.flatten() {
+        if !ids.iter().any(|i| i == id) {
+            ids.push(id.to_owned());
+        }
+    }
+    ids
 }
 
 fn log_observations(verdict: &Verdict) {

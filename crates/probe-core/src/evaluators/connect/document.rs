@@ -101,6 +101,49 @@ pub fn render_answer<E: fmt::Display>(
     }
 }
 
+/// What a client that may not see details gets for `GET /`: the same status and the same
+/// shape, with Connect's error text replaced by `reason withheld`, and every worker id and
+/// trace `null` (a worker id is an internal `host:port`; a trace can hold configuration).
+///
+/// ```
+/// use probe_core::evaluators::connect::{render_withheld, ConnectState, Verdict};
+///
+/// let failed: Result<Verdict, String> = Err("GET http://10.0.0.7:8083/connectors: connection refused".into());
+/// let (healthy, body) = render_withheld(&failed, &[ConnectState::Failed]);
+/// assert!(!healthy);
+/// assert_eq!(
+///     body,
+///     r#"{"healthy": false, "message": "Exception raised while attempting to calculate health result, assuming unhealthy.", "error": "reason withheld", "failure_states": ["FAILED"]}"#,
+/// );
+/// ```
+pub fn render_withheld<E>(
+    result: &Result<Verdict, E>,
+    failure_states: &[ConnectState],
+) -> (bool, String) {
+    match result {
+        Ok(verdict) => {
+            let mut shown = verdict.clone();
+            for failure in &mut shown.failures {
+                match failure {
+                    Failure::Connector { worker_id, .. } => *worker_id = None,
+                    Failure::Task {
+                        worker_id, trace, ..
+                    } => {
+                        *worker_id = None;
+                        *trace = None;
+                    }
+                    Failure::Broker { .. } => {}
+                }
+            }
+            (verdict.healthy, render_verdict(&shown, Traces::Redact))
+        }
+        Err(_) => (false, render_error(WITHHELD, failure_states)),
+    }
+}
+
+/// What replaces an error text for clients that may not see details.
+pub const WITHHELD: &str = "reason withheld";
+
 fn write_failure(out: &mut String, failure: &Failure, traces: Traces) {
     match failure {
         Failure::Connector {

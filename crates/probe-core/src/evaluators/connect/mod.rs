@@ -23,6 +23,7 @@
 //! ```
 
 mod document;
+mod restarts;
 mod rules;
 mod status;
 mod verdict;
@@ -31,9 +32,10 @@ mod verdict;
 mod tests;
 
 pub use document::{
-    python_float, render_answer, render_error, render_verdict, write_str, Traces, ERROR_MESSAGE,
-    PING_DOCUMENT,
+    python_float, render_answer, render_error, render_verdict, render_withheld, write_str, Traces,
+    ERROR_MESSAGE, PING_DOCUMENT, WITHHELD,
 };
+pub use restarts::{backoff, Record, Restart, RestartBook, RestartRules, Unit};
 pub use rules::{
     parse_containers, parse_states, ConnectRules, Container, RulesError, UnknownContainer,
 };

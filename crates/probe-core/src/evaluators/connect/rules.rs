@@ -171,6 +171,18 @@ impl ConnectRules {
     /// failure for the first connector and makes the verdict unhealthy (ignored when
     /// `statuses` is empty).
     pub fn evaluate(&self, statuses: &[ConnectorStatus], broker_failed: bool) -> Verdict {
+        self.evaluate_held(statuses, broker_failed, &|_, _, _| true)
+    }
+
+    /// Like [`evaluate`](Self::evaluate), but an unhealthy state counts only where
+    /// `held(connector, task, state)` says it has lasted long enough (a grace period for
+    /// transient states such as UNASSIGNED); until then the container is judged healthy.
+    pub fn evaluate_held(
+        &self,
+        statuses: &[ConnectorStatus],
+        broker_failed: bool,
+        held: &dyn Fn(&str, Option<i64>, &str) -> bool,
+    ) -> Verdict {
         let mut failures = Vec::new();
         let mut observations = Vec::new();
         let (with_connectors, with_tasks) = (
@@ -181,7 +193,7 @@ impl ConnectRules {
             let instance = &status.connector;
             if with_connectors && self.is_on_this_worker(instance.worker_id.as_deref()) {
                 let state = instance.state.to_uppercase();
-                let unhealthy = self.is_unhealthy(&state);
+                let unhealthy = self.is_unhealthy(&state) && held(&status.name, None, &state);
                 if unhealthy {
                     failures.push(Failure::Connector {
                         connector: status.name.clone(),
@@ -203,7 +215,8 @@ impl ConnectRules {
                 if !self.is_on_this_worker(task.worker_id.as_deref()) {
                     continue;
                 }
-                let unhealthy = self.is_unhealthy(&task.state);
+                let unhealthy = self.is_unhealthy(&task.state)
+                    && held(&status.name, Some(task.id), &task.state);
                 if unhealthy {
                     failures.push(Failure::Task {
                         connector: status.name.clone(),

@@ -35,6 +35,9 @@ pub struct ConnectorInstance {
     /// The worker's advertised `host:port`, or `None` when Connect sent `null` or nothing.
     #[serde(default)]
     pub worker_id: Option<String>,
+    /// The Java stack trace of a failed connector, when Connect sent one.
+    #[serde(default)]
+    pub trace: Option<String>,
 }
 
 /// One task of a connector.

@@ -13,6 +13,7 @@ fn status(
         connector: ConnectorInstance {
             state: state.into(),
             worker_id: worker.map(Into::into),
+            trace: None,
         },
         tasks: tasks
             .iter()

@@ -163,6 +163,12 @@ fn is_success(status: u16) -> bool {
     (200..300).contains(&status)
 }
 
+/// Why an error answer is one: Connect's message from an error object or a short text
+/// body, else the status alone.
+pub fn refusal_of(status: u16, body: &[u8]) -> AnswerError {
+    refusal(status, body)
+}
+
 /// An error answer: Connect's message from an error object or a short text body.
 fn refusal(status: u16, body: &[u8]) -> AnswerError {
     if let Ok(RawList::Entries(entries)) = serde_json::from_slice::<RawList>(body) {

@@ -3,25 +3,40 @@
 //! Reads the peer's eight options from flags, then `HEALTHCHECK_*` variables, then the
 //! peer's defaults, plus our own; every bad value is a [`ConfigError`] naming the flag or
 //! variable it came from (exit 64), found before anything is logged or bound. Serves the
-//! `kubernetes` dialect (`/livez`, `/readyz` with the Connect check in readiness) and,
-//! asked last, the `connect` dialect (`/`, `/ping`, 404 elsewhere, HEAD anywhere).
+//! `kubernetes` dialect (`/livez` the worker, `/startupz` the worker started, `/readyz` the
+//! worker and its connectors) and, asked last, the `connect` dialect (`/`, `/ping`, 404
+//! elsewhere, HEAD anywhere). With `--restart-failed` it also runs the task restarter.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use probe_core::checks::kafka_connect::{
+    ConnectWorkerCheck, Expected, ExpectedConnectorsCheck, RestartPolicy, Restarter, WorkerNeed,
+};
 use probe_core::checks::KafkaConnectCheck;
-use probe_core::evaluators::connect::{parse_containers, parse_states, ConnectRules, RulesError};
+use probe_core::evaluators::connect::{
+    parse_containers, parse_states, ConnectRules, RestartBook, RulesError,
+};
 use probe_core::{Health, Policy, Probe};
 use probe_http::{Connect, Details, Kubernetes, ProbeService, ServerConfig};
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::cli::ConnectArgs;
-use crate::config::{duration, tls, ConfigError};
+use crate::config::{duration, ConfigError};
 use crate::env::Env;
 use crate::sidecar::{self, RunError, Sidecar};
 
+mod extras;
+
 /// The name the Connect check is registered under (in `/readyz/kafka-connect`).
 pub const CHECK_NAME: &str = "kafka-connect";
+/// The worker's liveness (in `/livez/connect-worker`).
+pub const WORKER_CHECK: &str = "connect-worker";
+/// The worker started (in `/startupz/connect-worker-started` and readiness).
+pub const STARTED_CHECK: &str = "connect-worker-started";
+/// The expected connectors (in `/readyz/connect-expected`).
+pub const EXPECTED_CHECK: &str = "connect-expected";
 
 /// The peer's log separator, written after startup and after every evaluation.
 const LINE_BREAK: &str = "------------------------------------------------";
@@ -46,19 +61,31 @@ pub struct ConnectOptions {
     pub cache: Duration,
     /// Task traces only for clients on loopback.
     pub redact_traces: bool,
+    /// Who sees error texts, worker ids and traces.
+    pub details: Details,
     /// After SIGTERM: how long readiness fails before the server stops (the peer's: none).
     pub drain: Duration,
+    /// Whether a failed connector fails liveness too.
+    pub liveness_includes_connectors: bool,
+    /// Connectors readiness waits for.
+    pub expected: Vec<Expected>,
+    /// The restarter, when `--restart-failed` asks for it, with the book it shares with
+    /// the check.
+    pub restart: Option<(RestartPolicy, Arc<Mutex<RestartBook>>)>,
 }
 
 /// An option's value: the flag's, else the variable's (an empty one counts as unset), with
 /// the name of the one it came from, for messages.
-fn pick(
+pub(crate) fn pick(
     env: &dyn Env,
     flag_value: &Option<String>,
     flag: &'static str,
     var: &'static str,
 ) -> Option<(String, &'static str)> {
     match flag_value {
+        // Given without a value, as argparse's `nargs="?"`: the default, whatever the
+        // variable says.
+        Some(v) if v.is_empty() => None,
         Some(v) => Some((v.clone(), flag)),
         None => env.var(var).filter(|v| !v.is_empty()).map(|v| (v, var)),
     }
@@ -74,7 +101,7 @@ impl ConnectOptions {
     ) -> Result<Self, ConfigError> {
         let log_level = match pick(
             env,
-            &log_level.map(str::to_owned),
+            &args.log_level.clone().or(log_level.map(str::to_owned)),
             "--log-level",
             "HEALTHCHECK_LOG_LEVEL",
         ) {
@@ -101,7 +128,6 @@ impl ConnectOptions {
                 })?,
             None => IpAddr::from([0, 0, 0, 0]),
         };
-        let rules = rules(args, env)?;
         let (url, url_from) = pick(
             env,
             &args.connect_url,
@@ -109,6 +135,17 @@ impl ConnectOptions {
             "HEALTHCHECK_CONNECT_URL",
         )
         .unwrap_or_else(|| ("http://localhost:8083".to_owned(), "--connect-url"));
+        let mut rules = rules(args, env)?;
+        if let Some(id) = &rules.worker_id {
+            if id.eq_ignore_ascii_case("auto") {
+                let from = if args.connect_worker_id.is_some() {
+                    "--connect-worker-id"
+                } else {
+                    "HEALTHCHECK_CONNECT_WORKER_ID"
+                };
+                rules.worker_id = Some(extras::auto_worker_id(env, url.trim(), from)?);
+            }
+        }
         let mut check = KafkaConnectCheck::new(url.trim(), rules)
             .map_err(|e| ConfigError::key(url_from, e.to_string()))?;
         if let Some((auth, from)) = pick(
@@ -121,17 +158,15 @@ impl ConnectOptions {
                 .basic_auth(&auth)
                 .map_err(|e| ConfigError::key(from, e.to_string()))?;
         }
-        if let Some((path, from)) = pick(env, &args.ca_file, "--ca-file", "HEALTHCHECK_CA_FILE") {
-            if !tls::is_https(&url) {
-                return Err(ConfigError::key(
-                    from,
-                    format!(
-                        "only applies to an https:// Connect URL ({url_from} is {})",
-                        check.url()
-                    ),
-                ));
-            }
-            check = check.tls(tls::trusting(&path).map_err(|p| ConfigError::key(from, p))?);
+        let https = crate::config::tls::is_https(&url);
+        if let Some(tls) = extras::tls(args, env, https, url_from)? {
+            check = check.tls(tls);
+        }
+        for (name, value) in extras::headers(args, env)? {
+            check = check.header(name, value);
+        }
+        if let Some(grace) = extras::grace(args, env)? {
+            check = check.grace(grace);
         }
         let request_timeout = match duration_option(
             env,
@@ -151,6 +186,26 @@ impl ConnectOptions {
             .map_or(Duration::ZERO, |(d, _)| d);
         let redact_traces = switch(env, args.redact_traces, "HEALTHCHECK_REDACT_TRACES")?;
         let worker_health = switch(env, args.worker_health, "HEALTHCHECK_WORKER_HEALTH")?;
+        let liveness_includes_connectors = switch(
+            env,
+            args.liveness_includes_connectors,
+            "HEALTHCHECK_LIVENESS_INCLUDES_CONNECTORS",
+        )?;
+        let details = match pick(env, &args.details, "--details", "HEALTHCHECK_DETAILS") {
+            Some((v, from)) => v.trim().parse::<Details>().map_err(|_| {
+                ConfigError::key(
+                    from,
+                    format!("expected never, local or always, found {v:?}"),
+                )
+            })?,
+            None => Details::Local,
+        };
+        let expected = extras::expected(args, env)?;
+        let restart = extras::restart(args, env)?.map(|policy| {
+            let book = Arc::new(Mutex::new(RestartBook::new()));
+            check = check.clone().restart_book(book.clone());
+            (policy, book)
+        });
         Ok(ConnectOptions {
             listen: SocketAddr::new(bind, port),
             check: check
@@ -160,7 +215,11 @@ impl ConnectOptions {
             log_level,
             cache,
             redact_traces,
+            details,
             drain,
+            liveness_includes_connectors,
+            expected,
+            restart,
         })
     }
 
@@ -233,7 +292,7 @@ fn rules_error(from: &str, e: RulesError) -> ConfigError {
     ConfigError::key(from, problem)
 }
 
-fn duration_option(
+pub(crate) fn duration_option(
     env: &dyn Env,
     flag: &Option<String>,
     name: &'static str,
@@ -246,7 +305,7 @@ fn duration_option(
 }
 
 /// A boolean flag, or its variable (`true`/`false`, `1`/`0`, `yes`/`no`).
-fn switch(env: &dyn Env, flag: bool, var: &'static str) -> Result<bool, ConfigError> {
+pub(crate) fn switch(env: &dyn Env, flag: bool, var: &'static str) -> Result<bool, ConfigError> {
     if flag {
         return Ok(true);
     }
@@ -286,28 +345,70 @@ pub fn listen_port(text: &str) -> Option<u16> {
     text.parse().ok()
 }
 
-/// The engine with the Connect check in readiness, and the service: `kubernetes` first,
-/// `connect` as the fallback. Call inside a runtime.
+/// The engine and the service. `/livez` is the worker (plus the connectors with
+/// `--liveness-includes-connectors`), `/startupz` the worker started, `/readyz` the worker
+/// started, the connectors under the rules and the expected connectors; `kubernetes`
+/// first, `connect` as the fallback. Call inside a runtime.
 pub fn service(options: &ConnectOptions) -> Result<(Health, ProbeService), ConfigError> {
-    let health = Health::builder()
+    let worker_policy = Policy::default()
+        .timeout(options.request_timeout * 2 + EVALUATION_MARGIN)
+        .cache(options.cache);
+    let mut builder = Health::builder()
         .check(
-            CHECK_NAME,
-            options.check.clone(),
-            [Probe::Readiness],
-            options.policy(),
+            WORKER_CHECK,
+            ConnectWorkerCheck::new(&options.check, WorkerNeed::Alive),
+            [Probe::Liveness],
+            worker_policy.clone(),
         )
+        .and_then(|b| {
+            b.check(
+                STARTED_CHECK,
+                ConnectWorkerCheck::new(&options.check, WorkerNeed::Started),
+                [Probe::Startup, Probe::Readiness],
+                worker_policy,
+            )
+        });
+    builder = builder.and_then(|b| {
+        if options.liveness_includes_connectors {
+            b.dependency_in_liveness(
+                CHECK_NAME,
+                options.check.clone(),
+                [Probe::Readiness, Probe::Liveness],
+                options.policy(),
+            )
+        } else {
+            b.check(
+                CHECK_NAME,
+                options.check.clone(),
+                [Probe::Readiness],
+                options.policy(),
+            )
+        }
+    });
+    if !options.expected.is_empty() {
+        builder = builder.and_then(|b| {
+            b.check(
+                EXPECTED_CHECK,
+                ExpectedConnectorsCheck::new(&options.check, options.expected.clone()),
+                [Probe::Readiness],
+                options.policy(),
+            )
+        });
+    }
+    let health = builder
         .and_then(|b| b.build())
         .map_err(|e| ConfigError::general(e.to_string()))?;
     let traces = if options.redact_traces {
         Details::Local
     } else {
-        Details::Always
+        options.details
     };
     let connect = Connect::new(health.clone(), CHECK_NAME, &options.check)
         .map_err(|e| ConfigError::general(e.to_string()))?
+        .details(options.details)
         .traces(traces);
     let service = ProbeService::builder()
-        .dialect(Kubernetes::new(health.clone()))
+        .dialect(Kubernetes::new(health.clone()).details(options.details))
         .fallback(connect)
         .build();
     Ok((health, service))
@@ -320,6 +421,25 @@ pub async fn run(options: ConnectOptions) -> Result<(), RunError> {
     tracing::info!("Initializing healthcheck server...");
     options.check.log_configuration();
     let (health, service) = service(&options).map_err(RunError::Config)?;
+    // The first full poll, at startup: a worker id that appears in no status is warned
+    // about now, not at the first probe.
+    let _first_poll = options.check.rules().worker_id.as_ref().map(|_| {
+        let check = options.check.clone();
+        AbortOnDrop(tokio::spawn(async move {
+            check.verify_worker_id().await;
+        }))
+    });
+    let _restarter = options.restart.as_ref().map(|(policy, book)| {
+        let mode = if policy.dry_run {
+            " (dry run: nothing is restarted)"
+        } else {
+            ""
+        };
+        tracing::info!("Server will restart FAILED connectors and tasks{mode}");
+        let restarter =
+            Restarter::with_book(policy.clone(), options.check.rules().clone(), book.clone());
+        AbortOnDrop(tokio::spawn(restarter.run(options.check.clone())))
+    });
     sidecar::run(Sidecar {
         listen: options.listen,
         server: ServerConfig::default(),
@@ -338,4 +458,13 @@ pub async fn run(options: ConnectOptions) -> Result<(), RunError> {
     })
     .await
     .map_err(RunError::Bind)
+}
+
+/// Stops a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
