@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use probe_core::evaluators::streams::{InvalidTransition, State, StreamsState};
+use probe_core::evaluators::streams::{InvalidTransition, State, StreamsRules, StreamsState};
 use probe_core::{Check, Health, Outcome, Policy, Probe, Select, Status};
 use support::within;
 
@@ -64,7 +64,7 @@ fn every_pair_of_states_is_allowed_or_refused_as_the_table_says() {
                 let live = s.snapshot().outcome(
                     Probe::Liveness,
                     tokio::time::Instant::now(),
-                    Duration::ZERO,
+                    &StreamsRules::default(),
                 );
                 assert!(
                     live.message.unwrap().contains(&format!(
