@@ -65,18 +65,66 @@ async fn a_debounced_rebalance_stays_ready_and_a_stuck_one_fails_both_probes() {
     // (what happens, transition, how long after it the probes are asked, expected codes)
     let script: [(&str, Option<State>, Duration, u16, u16); 13] = [
         ("CREATED", None, Duration::ZERO, 200, 503),
-        ("-> REBALANCING", Some(State::Rebalancing), Duration::from_secs(1), 200, 503),
-        ("REBALANCING 30 s, counts", None, Duration::from_secs(29), 200, 503),
-        ("-> RUNNING", Some(State::Running), Duration::from_secs(5), 200, 200),
-        ("-> REBALANCING", Some(State::Rebalancing), Duration::from_secs(1), 200, 200),
+        (
+            "-> REBALANCING",
+            Some(State::Rebalancing),
+            Duration::from_secs(1),
+            200,
+            503,
+        ),
+        (
+            "REBALANCING 30 s, counts",
+            None,
+            Duration::from_secs(29),
+            200,
+            503,
+        ),
+        (
+            "-> RUNNING",
+            Some(State::Running),
+            Duration::from_secs(5),
+            200,
+            200,
+        ),
+        (
+            "-> REBALANCING",
+            Some(State::Rebalancing),
+            Duration::from_secs(1),
+            200,
+            200,
+        ),
         ("REBALANCING 29 s", None, Duration::from_secs(28), 200, 200),
         ("REBALANCING 30 s", None, Duration::from_secs(1), 200, 503),
         ("REBALANCING 40 s", None, Duration::from_secs(10), 200, 503),
-        ("-> RUNNING", Some(State::Running), Duration::from_secs(1), 200, 200),
-        ("-> REBALANCING", Some(State::Rebalancing), Duration::from_secs(10), 200, 200),
+        (
+            "-> RUNNING",
+            Some(State::Running),
+            Duration::from_secs(1),
+            200,
+            200,
+        ),
+        (
+            "-> REBALANCING",
+            Some(State::Rebalancing),
+            Duration::from_secs(10),
+            200,
+            200,
+        ),
         ("REBALANCING 30 s", None, Duration::from_secs(20), 200, 503),
-        ("REBALANCING 4 min 59 s", None, Duration::from_secs(269), 200, 503),
-        ("REBALANCING 5 min: stuck", None, Duration::from_secs(1), 503, 503),
+        (
+            "REBALANCING 4 min 59 s",
+            None,
+            Duration::from_secs(269),
+            200,
+            503,
+        ),
+        (
+            "REBALANCING 5 min: stuck",
+            None,
+            Duration::from_secs(1),
+            503,
+            503,
+        ),
     ];
     for (what, to, wait, live, ready) in script {
         if let Some(to) = to {
@@ -100,7 +148,13 @@ async fn a_debounced_rebalance_stays_ready_and_a_stuck_one_fails_both_probes() {
     }
     println!("| t | step | /livez | /readyz |\n|---|---|---|---|");
     for r in &rows {
-        println!("| {}s | {} | {} | {} |", r.at.as_secs(), r.what, r.livez, r.readyz);
+        println!(
+            "| {}s | {} | {} | {} |",
+            r.at.as_secs(),
+            r.what,
+            r.livez,
+            r.readyz
+        );
     }
     let (_, body) = get(&svc, "/readyz?verbose").await;
     assert!(
@@ -109,7 +163,10 @@ async fn a_debounced_rebalance_stays_ready_and_a_stuck_one_fails_both_probes() {
         "{body}"
     );
     let (_, live) = get(&svc, "/livez?verbose").await;
-    assert!(live.contains("[-]app failed: kafka streams stuck in REBALANCING since "), "{live}");
+    assert!(
+        live.contains("[-]app failed: kafka streams stuck in REBALANCING since "),
+        "{live}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -160,7 +217,10 @@ async fn several_clients_are_judged_each_and_aggregated() {
     let orders = clients.add("orders", StreamsRules::default()).unwrap();
     let billing = clients.add("billing", StreamsRules::default()).unwrap();
     let audit = clients
-        .add("audit", StreamsRules::default().required_for_readiness(false))
+        .add(
+            "audit",
+            StreamsRules::default().required_for_readiness(false),
+        )
         .unwrap();
     let svc = service(&clients);
     for s in [State::Rebalancing, State::Running] {
@@ -169,7 +229,10 @@ async fn several_clients_are_judged_each_and_aggregated() {
     let (code, body) = get(&svc, "/readyz?verbose").await;
     assert_eq!(code, 503, "billing is not RUNNING: {body}");
     assert!(body.contains("[+]orders:ready ok"), "{body}");
-    assert!(body.contains("[-]billing:ready failed: kafka streams CREATED"), "{body}");
+    assert!(
+        body.contains("[-]billing:ready failed: kafka streams CREATED"),
+        "{body}"
+    );
     for s in [State::Rebalancing, State::Running] {
         billing.transition(s).unwrap();
     }
@@ -179,14 +242,23 @@ async fn several_clients_are_judged_each_and_aggregated() {
     assert_eq!(get(&svc, "/readyz/billing:ready").await.0, 200);
     // Startup too: readiness waits for it. (Startup is a latch: it stays passed.)
     let (code, body) = get(&svc, "/startupz").await;
-    assert_eq!(code, 200, "audit has not started, and is not required: {body}");
+    assert_eq!(
+        code, 200,
+        "audit has not started, and is not required: {body}"
+    );
 
     // One client in ERROR fails liveness; the others stay as they were.
     audit.fail("deserialization error").unwrap();
     let (code, body) = get(&svc, "/livez?verbose").await;
     assert_eq!(code, 503, "{body}");
-    assert!(body.contains("[+]orders ok") && body.contains("[+]billing ok"), "{body}");
-    assert!(body.contains("[-]audit failed: kafka streams ERROR"), "{body}");
+    assert!(
+        body.contains("[+]orders ok") && body.contains("[+]billing ok"),
+        "{body}"
+    );
+    assert!(
+        body.contains("[-]audit failed: kafka streams ERROR"),
+        "{body}"
+    );
     assert_eq!(get(&svc, "/livez/orders").await.0, 200);
 }
 
@@ -216,7 +288,10 @@ async fn the_transition_log_is_in_the_details_and_bounded() {
     let log = find_transitions(&doc).unwrap_or_else(|| panic!("no transitions in {text}"));
     assert_eq!(log.len(), probe_core::evaluators::streams::TRANSITION_LOG);
     let last = log.last().unwrap();
-    assert_eq!((last["from"].as_str(), last["to"].as_str()), (Some("RUNNING"), Some("REBALANCING")));
+    assert_eq!(
+        (last["from"].as_str(), last["to"].as_str()),
+        (Some("RUNNING"), Some("REBALANCING"))
+    );
     assert_eq!(last["ago_ms"], 2000);
     assert!(last["at"].as_str().unwrap().ends_with('Z'), "{last}");
 }

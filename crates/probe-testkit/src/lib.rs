@@ -9,6 +9,7 @@ pub mod connect;
 pub mod grpc_health;
 pub mod http1;
 pub mod kafka;
+pub mod tansu;
 pub mod tls;
 pub mod upstream;
 pub mod venv;

@@ -148,10 +148,17 @@ mod tests {
         clients.add("a", StreamsRules::default()).unwrap();
         clients.add("b", StreamsRules::default()).unwrap();
         assert_eq!(
-            clients.add("a", StreamsRules::default()).unwrap_err().to_string(),
+            clients
+                .add("a", StreamsRules::default())
+                .unwrap_err()
+                .to_string(),
             "kafka streams client `a` is already registered"
         );
-        let names: Vec<_> = clients.checks().into_iter().map(|(n, _, p)| (n, p)).collect();
+        let names: Vec<_> = clients
+            .checks()
+            .into_iter()
+            .map(|(n, _, p)| (n, p))
+            .collect();
         assert_eq!(
             names,
             [

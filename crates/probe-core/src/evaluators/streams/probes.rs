@@ -147,8 +147,7 @@ impl Snapshot {
         };
         // Readiness waits for startup, so a client not required for readiness does not
         // hold up either.
-        if out.status == Status::Fail && probe != Probe::Liveness && !rules.required_for_readiness
-        {
+        if out.status == Status::Fail && probe != Probe::Liveness && !rules.required_for_readiness {
             let message = out.message.take().unwrap_or_default();
             out = Outcome::warn(format!("{message} (not required for readiness)"));
         }

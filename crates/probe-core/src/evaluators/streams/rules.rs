@@ -144,7 +144,11 @@ mod tests {
             rules = rules.debounce(state, Duration::from_secs(5));
         }
         for state in State::ALL {
-            assert_eq!(rules.holds(state, Duration::ZERO), state.is_error(), "{state}");
+            assert_eq!(
+                rules.holds(state, Duration::ZERO),
+                state.is_error(),
+                "{state}"
+            );
         }
     }
 }
