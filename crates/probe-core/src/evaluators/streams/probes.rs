@@ -237,11 +237,15 @@ impl Check for StreamsCheck {
         Scope::Local
     }
 
+    /// The liveness view attaches the client's current [`State`] to its outcome, so an
+    /// endpoint (the metrics of `probe-http`) can show it per client.
     fn check(&self) -> BoxFuture<'_, Outcome> {
-        let out = self
-            .streams
-            .snapshot()
-            .outcome(self.probe, Instant::now(), &self.rules);
+        let snapshot = self.streams.snapshot();
+        let out = snapshot.outcome(self.probe, Instant::now(), &self.rules);
+        let out = match self.probe {
+            Probe::Liveness => out.with_attachment(snapshot.state),
+            _ => out,
+        };
         Box::pin(std::future::ready(out))
     }
 }
