@@ -255,11 +255,7 @@ mod tests {
     use super::*;
     use crate::Status;
 
-    const NO_GRACE: &StreamsRules = &StreamsRules {
-        stuck_after: None,
-        ..DEFAULT
-    };
-    const DEFAULT: StreamsRules = StreamsRules::DEFAULT;
+    const NO_GRACE: &StreamsRules = &StreamsRules::DEFAULT;
 
     fn snapshot(state: State, reached_running: bool) -> Snapshot {
         let now = Instant::now();
