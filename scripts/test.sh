@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 ensure_services
 # promtool and the official Python client, for the /metrics tests.
 scripts/metrics-lint.sh install
+# tansu, the real Kafka-compatible broker of the kafka and kpow tests (built once, cached).
+scripts/tansu.sh install
 status=0
 cargo test --workspace --all-targets --no-fail-fast "$@" || status=$?
 cargo test --workspace --doc --no-fail-fast || status=$?

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use probe_core::evaluators::streams::{InvalidTransition, State, StreamsState};
+use probe_core::evaluators::streams::{InvalidTransition, State, StreamsRules, StreamsState};
 use probe_core::{Check, Health, Outcome, Policy, Probe, Select, Status};
 use support::within;
 
@@ -64,7 +64,7 @@ fn every_pair_of_states_is_allowed_or_refused_as_the_table_says() {
                 let live = s.snapshot().outcome(
                     Probe::Liveness,
                     tokio::time::Instant::now(),
-                    Duration::ZERO,
+                    &StreamsRules::default(),
                 );
                 assert!(
                     live.message.unwrap().contains(&format!(
@@ -220,4 +220,34 @@ async fn registered_in_health_the_probes_answer_as_mapped() {
     assert_eq!(eval(Probe::Liveness).await, Status::Fail);
     assert_eq!(eval(Probe::Readiness).await, Status::Fail);
     assert_eq!(eval(Probe::Startup).await, Status::Pass);
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_a_running_debounce_startup_waits_until_running_has_held() {
+    let rules = StreamsRules::default().debounce(Running, Duration::from_secs(5));
+    let s = StreamsState::new();
+    let started = s.startup().rules(rules);
+    let ready = s.readiness().rules(rules);
+    s.transition(Rebalancing).unwrap();
+    s.transition(Running).unwrap();
+    tokio::time::advance(Duration::from_secs(4)).await;
+    assert_eq!(status(&started).await.0, Status::Fail, "RUNNING 4s of 5s");
+    let (st, message) = status(&ready).await;
+    assert_eq!(st, Status::Fail);
+    assert!(
+        message.contains("REBALANCING for 4s (RUNNING for 4s, counts after 5s)"),
+        "{message}"
+    );
+    // A short RUNNING that ended does not count either.
+    s.transition(Rebalancing).unwrap();
+    s.transition(Running).unwrap();
+    tokio::time::advance(Duration::from_secs(5)).await;
+    assert_eq!(status(&started).await.0, Status::Pass);
+    assert_eq!(status(&ready).await.0, Status::Pass);
+    s.transition(Rebalancing).unwrap();
+    assert_eq!(status(&started).await.0, Status::Pass, "a latch");
+    let log = s.transitions();
+    assert_eq!(log.len(), 5);
+    assert_eq!((log[0].from, log[0].to), (Created, Rebalancing));
+    assert_eq!((log[4].from, log[4].to), (Running, Rebalancing));
 }

@@ -314,3 +314,41 @@ async fn an_embedder_adds_its_own_metrics_or_takes_the_series_into_its_registry(
         1.0
     );
 }
+
+#[tokio::test]
+async fn each_kafka_streams_client_has_its_state_one_hot() {
+    use probe_core::evaluators::streams::{State, StreamsClients, StreamsRules};
+    let mut clients = StreamsClients::new();
+    let orders = clients.add("orders", StreamsRules::default()).unwrap();
+    let audit = clients.add("audit", StreamsRules::default()).unwrap();
+    let h = clients
+        .register(Health::builder(), Policy::default())
+        .unwrap()
+        .build()
+        .unwrap();
+    let metrics = Metrics::new(&h);
+    let before = metrics.render(Format::Prometheus);
+    assert!(
+        !before.contains("probe_kafka_streams_state"),
+        "no state before a liveness run:\n{before}"
+    );
+    for s in [State::Rebalancing, State::Running] {
+        orders.transition(s).unwrap();
+    }
+    audit.fail("the stream thread died").unwrap();
+    within(10, h.evaluate(Probe::Liveness, &Select::All)).await;
+    let text = metrics.render(Format::Prometheus);
+    lint("promtool", &text);
+    for (client, on) in [("orders", "RUNNING"), ("audit", "ERROR")] {
+        for state in State::ALL {
+            let series =
+                format!(r#"probe_kafka_streams_state{{client="{client}",state="{state}"}}"#);
+            assert_eq!(
+                value(&text, &series),
+                f64::from(u8::from(state.as_str() == on)),
+                "{series}"
+            );
+        }
+    }
+    lint("openmetrics", &metrics.render(Format::OpenMetrics));
+}

@@ -11,6 +11,7 @@ pub mod grpc_health;
 pub mod http1;
 pub mod kafka;
 pub mod redis;
+pub mod tansu;
 pub mod tls;
 pub mod upstream;
 pub mod venv;

@@ -156,6 +156,17 @@ pub struct KpowArgs {
     /// Who reads why /healthy fails: never, local (loopback clients) or always.
     #[arg(long, default_value = "local", value_name = "POLICY")]
     pub details: String,
+    /// A Streams state counts for the probes only once it has held this long, e.g.
+    /// REBALANCING=30s (repeatable; not for PENDING_ERROR or ERROR).
+    #[arg(long, value_name = "STATE=DURATION", allow_hyphen_values = true)]
+    pub debounce: Vec<String>,
+    /// A REBALANCING or PENDING_SHUTDOWN longer than this is stuck: readiness fails
+    /// (default 15m; "never" turns it off).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub stuck_after: Option<String>,
+    /// A stuck client fails liveness too.
+    #[arg(long)]
+    pub stuck_liveness: bool,
 }
 
 /// `probe worker-check`: the flags of maykin-common's `worker-health-check`. The checks

@@ -14,9 +14,8 @@ use probe_core::checks::KafkaCheck;
 use probe_core::drivers::cluster::spawn_driver;
 use probe_core::evaluators::cluster::{ClusterTimeouts, ClusterWatch};
 use probe_core::evaluators::error_strategy::ErrorStrategy;
-use probe_core::evaluators::streams::{StreamsCheck, StreamsState};
+use probe_core::evaluators::streams::{StreamsCheck, StreamsRules, StreamsState};
 use probe_core::time::human;
-use probe_core::Probe;
 
 use crate::background::Background;
 
@@ -31,8 +30,8 @@ pub struct StreamsSettings {
     pub timeouts: ClusterTimeouts,
     /// What happens on ERROR.
     pub strategy: ErrorStrategy,
-    /// How long a rebalance after RUNNING keeps readiness passing (as warn).
-    pub rebalance_grace: Duration,
+    /// Debounce, stuck limit, rebalance grace, and whether readiness is required.
+    pub rules: StreamsRules,
 }
 
 impl Default for StreamsSettings {
@@ -42,18 +41,14 @@ impl Default for StreamsSettings {
             broker_timeout: KafkaCheck::DEFAULT_TIMEOUT,
             timeouts: ClusterTimeouts::default(),
             strategy: ErrorStrategy::default(),
-            rebalance_grace: Duration::ZERO,
+            rules: StreamsRules::default(),
         }
     }
 }
 
 /// The suffixes of the three checks a stand-in registers under a name, and their probes:
 /// `<name>` (liveness), `<name>:ready`, `<name>:started`.
-pub const PARTS: [(&str, Probe); 3] = [
-    ("", Probe::Liveness),
-    (":ready", Probe::Readiness),
-    (":started", Probe::Startup),
-];
+pub use probe_core::evaluators::streams::PARTS;
 
 /// A Kafka Streams state driven by the reachability of a cluster. Nothing runs until
 /// [`start`](Background::start).
@@ -86,13 +81,9 @@ impl StreamsSidecar {
 
     /// The check for each entry of [`PARTS`], in that order.
     pub fn checks(&self) -> [StreamsCheck; 3] {
-        [
-            self.streams.liveness(),
-            self.streams
-                .readiness()
-                .rebalance_grace(self.settings.rebalance_grace),
-            self.streams.startup(),
-        ]
+        PARTS.map(|(_, probe)| {
+            StreamsCheck::new(self.streams.clone(), probe).rules(self.settings.rules)
+        })
     }
 
     /// Attaches the error strategy with `exit` as its exit hook and spawns the cluster

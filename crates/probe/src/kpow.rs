@@ -136,7 +136,7 @@ pub fn settings(args: &KpowArgs, env: &dyn Env) -> Result<KpowSettings, ConfigEr
             broker_timeout,
             timeouts,
             strategy,
-            rebalance_grace: Duration::ZERO,
+            rules: crate::config::kafka::kpow_rules(args)?,
         },
     })
 }
@@ -173,6 +173,7 @@ mod tests {
     use crate::cli::{Cli, Command};
     use crate::env::MapEnv;
     use clap::Parser;
+    use probe_core::evaluators::streams::State;
     use probe_core::Probe;
     use probe_http::Details;
 
@@ -226,6 +227,13 @@ mod tests {
                 "0s",
                 "--details",
                 "never",
+                "--debounce",
+                "rebalancing=30s",
+                "--debounce",
+                "RUNNING=1s",
+                "--stuck-after",
+                "5m",
+                "--stuck-liveness",
             ],
             &[
                 ("BOOTSTRAP", " a:9092 , b:9093,"),
@@ -244,6 +252,14 @@ mod tests {
         assert_eq!(s.streams.strategy, ErrorStrategy::LogAndExit);
         assert_eq!(s.streams.broker_timeout, Duration::from_millis(300));
         assert_eq!(s.streams.timeouts.limit(), Duration::from_millis(10_500));
+        let rules = s.streams.rules;
+        assert_eq!(
+            rules.debounce_of(State::Rebalancing),
+            Duration::from_secs(30)
+        );
+        assert_eq!(rules.debounce_of(State::Running), Duration::from_secs(1));
+        assert_eq!(rules.stuck_after, Some(Duration::from_secs(300)));
+        assert!(rules.stuck_liveness);
         let listen = read(&["--listen", "127.0.0.1:0"], &[BROKER, ("PORT", "1")]).unwrap();
         assert_eq!(listen.server.listen, "127.0.0.1:0".parse().unwrap());
         let empty = read(&[], &[BROKER, ("PORT", ""), ("STREAMS_ERROR_STRATEGY", "")]).unwrap();
@@ -254,7 +270,7 @@ mod tests {
     #[test]
     fn bad_values_name_the_variable_or_flag() {
         type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-        let cases: [Case<'_>; 14] = [
+        let cases: [Case<'_>; 18] = [
             (&[], &[], "BOOTSTRAP: missing: set it to the Kafka brokers to watch, host:port separated by commas"),
             (&[], &[("BOOTSTRAP", " ")], "BOOTSTRAP: missing"),
             (&[], &[("BOOTSTRAP", "kafka")], "BOOTSTRAP: `kafka` is not host:port: no port"),
@@ -271,6 +287,10 @@ mod tests {
             (&["--session-timeout", "-1s"], &[BROKER], "--session-timeout: invalid duration \"-1s\""),
             (&["--drain", "-5s"], &[BROKER], "--drain: invalid duration \"-5s\""),
             (&["--path-prefix", "/a b"], &[BROKER], "--path-prefix: \"/a b\" is not a path prefix"),
+            (&["--debounce", "30s"], &[BROKER], "--debounce: \"30s\" is not STATE=DURATION (e.g. REBALANCING=30s)"),
+            (&["--debounce", "error=30s"], &[BROKER], "--debounce: ERROR counts at once and cannot be debounced"),
+            (&["--debounce", "RUNNING=soon"], &[BROKER], "--debounce: invalid duration \"soon\""),
+            (&["--stuck-after", "0s"], &[BROKER], "--stuck-after: must be greater than zero (write \"never\" to turn it off)"),
         ];
         for (flags, vars, expected) in cases {
             let err = read(flags, vars).unwrap_err();

@@ -12,18 +12,27 @@
 //!
 //! ERROR is reached only through PENDING_ERROR and only a restart leaves it. Each probe
 //! reads the state through a [`StreamsCheck`]: liveness fails in PENDING_ERROR and ERROR,
-//! readiness passes in RUNNING, startup once RUNNING was reached.
+//! readiness passes in RUNNING, startup once RUNNING was reached; [`StreamsRules`] add a
+//! debounce per state, a limit past which a rebalance is stuck, and whether a client's
+//! readiness is required. [`StreamsClients`] holds several named clients of one process.
+//! Each client keeps its last [`TRANSITION_LOG`] transitions, shown in the check details.
 
+mod clients;
 mod probes;
+mod rules;
 mod state;
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+pub use self::clients::{DuplicateClient, StreamsClients, PARTS};
 pub use self::probes::StreamsCheck;
+pub use self::rules::StreamsRules;
 pub use self::state::{InvalidTransition, State};
 use crate::Probe;
 
@@ -37,6 +46,22 @@ pub struct StreamsError {
     pub at: Instant,
 }
 
+/// How many transitions a client keeps: the oldest goes when a new one comes.
+pub const TRANSITION_LOG: usize = 32;
+
+/// One accepted change of state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transition {
+    /// The state left.
+    pub from: State,
+    /// The state entered.
+    pub to: State,
+    /// When, on the Tokio clock.
+    pub at: Instant,
+    /// When, on the wall clock (for messages and details).
+    pub wall: SystemTime,
+}
+
 /// A copy of the handle's state at one instant, for the probe mapping.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
@@ -44,6 +69,14 @@ pub struct Snapshot {
     pub state: State,
     /// When the current state was entered (RUNNING → RUNNING does not reset it).
     pub since: Instant,
+    /// The same instant on the wall clock.
+    pub since_wall: SystemTime,
+    /// When the client was created (in CREATED).
+    pub created: Instant,
+    /// The longest RUNNING so far, not counting the current one.
+    pub longest_running: Duration,
+    /// The last [`TRANSITION_LOG`] transitions, oldest first.
+    pub log: Vec<Transition>,
     /// Whether RUNNING was ever reached: the startup latch.
     pub reached_running: bool,
     /// The cause given to [`StreamsState::fail`], if any.
@@ -84,6 +117,10 @@ struct Shared {
 struct Machine {
     state: State,
     since: Instant,
+    since_wall: SystemTime,
+    created: Instant,
+    longest_running: Duration,
+    log: VecDeque<Transition>,
     reached_running: bool,
     cause: Option<String>,
     refused: Option<InvalidTransition>,
@@ -94,10 +131,15 @@ struct Machine {
 impl StreamsState {
     /// A client in CREATED.
     pub fn new() -> Self {
+        let now = Instant::now();
         StreamsState(Arc::new(Shared {
             machine: Mutex::new(Machine {
                 state: State::Created,
-                since: Instant::now(),
+                since: now,
+                since_wall: SystemTime::now(),
+                created: now,
+                longest_running: Duration::ZERO,
+                log: VecDeque::with_capacity(TRANSITION_LOG),
                 reached_running: false,
                 cause: None,
                 refused: None,
@@ -119,6 +161,10 @@ impl StreamsState {
         Snapshot {
             state: m.state,
             since: m.since,
+            since_wall: m.since_wall,
+            created: m.created,
+            longest_running: m.longest_running,
+            log: m.log.iter().copied().collect(),
             reached_running: m.reached_running,
             cause: m.cause.clone(),
             refused: m.refused,
@@ -193,6 +239,11 @@ impl StreamsState {
         StreamsCheck::new(self.clone(), Probe::Liveness)
     }
 
+    /// The transitions kept, oldest first (at most [`TRANSITION_LOG`]).
+    pub fn transitions(&self) -> Vec<Transition> {
+        self.lock().log.iter().copied().collect()
+    }
+
     /// The readiness check: passes in RUNNING (see [`StreamsCheck::rebalance_grace`]).
     pub fn readiness(&self) -> StreamsCheck {
         StreamsCheck::new(self.clone(), Probe::Readiness)
@@ -228,8 +279,24 @@ impl StreamsState {
             return Ok(None);
         }
         let now = Instant::now();
+        let wall = SystemTime::now();
+        if from == State::Running {
+            m.longest_running = m
+                .longest_running
+                .max(now.saturating_duration_since(m.since));
+        }
+        if m.log.len() == TRANSITION_LOG {
+            m.log.pop_front();
+        }
+        m.log.push_back(Transition {
+            from,
+            to: next,
+            at: now,
+            wall,
+        });
         m.state = next;
         m.since = now;
+        m.since_wall = wall;
         m.reached_running |= next == State::Running;
         self.0.tx.send_replace(next);
         tracing::info!(%from, to = %next, "kafka streams state changed");

@@ -11,6 +11,7 @@
 //! | `probe_status` | gauge, one-hot | `probe` (`liveness`, `readiness`, `startup`), `state` |
 //! | `probe_evaluations_total` | counter: evaluations by the status they answered | `probe`, `result` |
 //! | `probe_build_info` | gauge, always 1 | `version` |
+//! | `probe_kafka_streams_state` | gauge, one-hot over the seven Kafka Streams states, for each client whose liveness check has run | `client` (the liveness check's name), `state` (`CREATED` ... `ERROR`) |
 //!
 //! Statuses are read at scrape time from what the [`Health`] last published; counts and
 //! durations come from a [`probe_core::Observer`]. A scrape runs no check. Every label
@@ -47,6 +48,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use probe_core::evaluators::streams::State;
 use probe_core::{Health, Observer, Probe, Status};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
@@ -262,6 +264,32 @@ impl Collector for Statuses {
                 let now = self.health.check_status(name).unwrap_or(Status::Fail);
                 for state in STATES {
                     let labels = [("check", name.as_str()), ("state", state.as_str())];
+                    family
+                        .encode_family(&labels)?
+                        .encode_gauge(&i64::from(now == state))?;
+                }
+            }
+        }
+        // A Kafka Streams client's liveness check attaches its state to each outcome.
+        let clients: Vec<(&str, State)> = self
+            .names
+            .iter()
+            .filter_map(|name| {
+                let report = self.health.latest(name)?;
+                let state = *report.attachment.as_ref()?.downcast_ref::<State>()?;
+                Some((name.as_str(), state))
+            })
+            .collect();
+        if !clients.is_empty() {
+            let mut family = encoder.encode_descriptor(
+                "probe_kafka_streams_state",
+                "The state of each Kafka Streams client, as its last liveness run saw it: 1 for its state, 0 for the others",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (client, now) in clients {
+                for state in State::ALL {
+                    let labels = [("client", client), ("state", state.as_str())];
                     family
                         .encode_family(&labels)?
                         .encode_gauge(&i64::from(now == state))?;

@@ -143,6 +143,16 @@ impl Fields {
         }
     }
 
+    /// A table inside this one (`debounce = { ... }` in a `[[check]]`); errors name the
+    /// place.
+    pub fn inner_table(&mut self, key: &'static str) -> Result<Option<toml::Table>, ConfigError> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Table(t)) => Ok(Some(t)),
+            Some(v) => Err(self.error(key, format!("expected a table, found {}", v.type_str()))),
+        }
+    }
+
     /// An array of tables, such as `[[check]]`.
     pub fn tables(&mut self, key: &'static str) -> Result<Vec<toml::Table>, ConfigError> {
         match self.take(key) {

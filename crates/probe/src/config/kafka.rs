@@ -16,6 +16,10 @@
 //! heartbeat_interval = "3s"
 //! error_strategy = "LOG_EXCEPTION"  # or LOG_AND_EXIT
 //! rebalance_grace = "0s"
+//! debounce = { REBALANCING = "30s" } # a state counts once it has held this long
+//! stuck_after = "15m"               # or "never"
+//! stuck_liveness = false
+//! required_for_readiness = true
 //! ```
 
 use std::sync::Arc;
@@ -23,10 +27,12 @@ use std::time::Duration;
 
 use probe_core::checks::KafkaCheck;
 use probe_core::evaluators::cluster::ClusterTimeouts;
+use probe_core::evaluators::streams::{State, StreamsRules};
 use probe_core::Check;
 
 use super::built::{Built, Part};
 use super::{ConfigError, Fields};
+use crate::cli::KpowArgs;
 use crate::kafka_streams::{StreamsSettings, StreamsSidecar, PARTS};
 
 /// Splits and checks a bootstrap list: entries separated by commas (in one string or
@@ -144,14 +150,92 @@ fn streams_settings(f: &mut Fields) -> Result<StreamsSettings, ConfigError> {
             .map_err(|e: probe_core::ParseError| f.error("error_strategy", e.to_string()))?,
         None => d.strategy,
     };
-    let rebalance_grace = f.duration("rebalance_grace")?.unwrap_or(d.rebalance_grace);
+    let mut rules = d.rules;
+    if let Some(grace) = f.duration("rebalance_grace")? {
+        rules = rules.rebalance_grace(grace);
+    }
+    if let Some(table) = f.inner_table("debounce")? {
+        for (state, value) in table {
+            let key = format!("debounce.{state}");
+            let value = match value {
+                toml::Value::String(v) => v,
+                other => {
+                    return Err(f.error(
+                        &key,
+                        format!("expected a string, found {}", other.type_str()),
+                    ))
+                }
+            };
+            let (state, hold) = debounce_entry(&state, &value).map_err(|e| f.error(&key, e))?;
+            rules = rules.debounce(state, hold);
+        }
+    }
+    if let Some(v) = f.string("stuck_after")? {
+        rules = rules.stuck_after(stuck_after(&v).map_err(|e| f.error("stuck_after", e))?);
+    }
+    if let Some(on) = f.bool("stuck_liveness")? {
+        rules = rules.stuck_liveness(on);
+    }
+    if let Some(required) = f.bool("required_for_readiness")? {
+        rules = rules.required_for_readiness(required);
+    }
     Ok(StreamsSettings {
         bootstrap,
         broker_timeout,
         timeouts,
         strategy,
-        rebalance_grace,
+        rules,
     })
+}
+
+/// One debounce entry: a state name (any case) other than PENDING_ERROR and ERROR, and
+/// a duration.
+pub fn debounce_entry(state: &str, value: &str) -> Result<(State, Duration), String> {
+    let state: State = state
+        .parse()
+        .map_err(|e: probe_core::ParseError| e.to_string())?;
+    if state.is_error() {
+        return Err(format!(
+            "{state} counts at once and cannot be debounced (a client in error must fail liveness without delay)"
+        ));
+    }
+    let hold = super::duration::bounded(value, super::duration::MAX)?;
+    Ok((state, hold))
+}
+
+/// A stuck limit: a duration greater than zero, or `never`.
+pub fn stuck_after(value: &str) -> Result<Option<Duration>, String> {
+    if value.trim().eq_ignore_ascii_case("never") {
+        return Ok(None);
+    }
+    match super::duration::bounded(value, super::duration::MAX)? {
+        d if d.is_zero() => {
+            Err("must be greater than zero (write \"never\" to turn it off)".into())
+        }
+        d => Ok(Some(d)),
+    }
+}
+
+/// The rules `probe kpow`'s flags give: `--debounce STATE=DURATION` (repeatable),
+/// `--stuck-after`, `--stuck-liveness`.
+pub(crate) fn kpow_rules(args: &KpowArgs) -> Result<StreamsRules, ConfigError> {
+    let mut rules = StreamsRules::default();
+    for entry in &args.debounce {
+        let (state, value) = entry.split_once('=').ok_or_else(|| {
+            ConfigError::key(
+                "--debounce",
+                format!("{entry:?} is not STATE=DURATION (e.g. REBALANCING=30s)"),
+            )
+        })?;
+        let (state, hold) =
+            debounce_entry(state.trim(), value).map_err(|e| ConfigError::key("--debounce", e))?;
+        rules = rules.debounce(state, hold);
+    }
+    if let Some(v) = &args.stuck_after {
+        rules =
+            rules.stuck_after(stuck_after(v).map_err(|e| ConfigError::key("--stuck-after", e))?);
+    }
+    Ok(rules.stuck_liveness(args.stuck_liveness))
 }
 
 /// The three checks of `sidecar`, with `sidecar` as the work to start.
@@ -230,7 +314,7 @@ mod tests {
         assert_eq!(s.broker_timeout, Duration::from_millis(700));
         assert_eq!(s.timeouts.session_timeout, Duration::from_secs(45));
         assert_eq!(s.timeouts.heartbeat_interval, Duration::from_secs(3));
-        assert_eq!(s.rebalance_grace, Duration::ZERO);
+        assert_eq!(s.rules, StreamsRules::default());
     }
 
     #[test]
@@ -243,6 +327,10 @@ mod tests {
             heartbeat_interval = "1s"
             error_strategy = "log_and_exit"
             rebalance_grace = "30s"
+            debounce = { rebalancing = "30s", RUNNING = "1s" }
+            stuck_after = "5m"
+            stuck_liveness = true
+            required_for_readiness = false
             "#,
         )
         .unwrap();
@@ -253,7 +341,15 @@ mod tests {
             s.strategy,
             probe_core::evaluators::error_strategy::ErrorStrategy::LogAndExit
         );
-        assert_eq!(s.rebalance_grace, Duration::from_secs(30));
+        let r = s.rules;
+        assert_eq!(r.rebalance_grace, Duration::from_secs(30));
+        assert_eq!(r.debounce_of(State::Rebalancing), Duration::from_secs(30));
+        assert_eq!(r.debounce_of(State::Running), Duration::from_secs(1));
+        assert_eq!(r.debounce_of(State::Created), Duration::ZERO);
+        assert_eq!(r.stuck_after, Some(Duration::from_secs(300)));
+        assert!(r.stuck_liveness && !r.required_for_readiness);
+        let never = settings("bootstrap = \"k:1\"\nstuck_after = \"Never\"").unwrap();
+        assert_eq!(never.rules.stuck_after, None);
     }
 
     #[test]
@@ -275,6 +371,30 @@ mod tests {
             (
                 "bootstrap = \"k:1\"\nheartbeat = \"3s\"",
                 "check[0].heartbeat: unknown key",
+            ),
+            (
+                "bootstrap = \"k:1\"\ndebounce = { ERROR = \"5s\" }",
+                "check[0].debounce.ERROR: ERROR counts at once and cannot be debounced",
+            ),
+            (
+                "bootstrap = \"k:1\"\ndebounce = { STARTING = \"5s\" }",
+                "check[0].debounce.STARTING: unknown kafka streams state `STARTING`",
+            ),
+            (
+                "bootstrap = \"k:1\"\ndebounce = { RUNNING = 5 }",
+                "check[0].debounce.RUNNING: expected a string, found integer",
+            ),
+            (
+                "bootstrap = \"k:1\"\ndebounce = \"30s\"",
+                "check[0].debounce: expected a table, found string",
+            ),
+            (
+                "bootstrap = \"k:1\"\nstuck_after = \"0s\"",
+                "check[0].stuck_after: must be greater than zero (write \"never\" to turn it off)",
+            ),
+            (
+                "bootstrap = \"k:1\"\nstuck_liveness = \"yes\"",
+                "check[0].stuck_liveness: expected true or false, found string",
             ),
         ];
         for (toml, expected) in cases {

@@ -3,72 +3,154 @@
 //! | state | liveness | readiness | startup |
 //! |---|---|---|---|
 //! | CREATED | pass | fail | fail |
-//! | REBALANCING | pass | fail (warn within the grace, after RUNNING) | pass once RUNNING was reached |
+//! | REBALANCING | pass (fail once stuck, with `stuck_liveness`) | fail (warn within the grace, after RUNNING; fail at once when stuck) | pass once RUNNING was reached |
 //! | RUNNING | pass | pass | pass |
-//! | PENDING_SHUTDOWN, NOT_RUNNING | pass (stopping is not an error) | fail | latched |
+//! | PENDING_SHUTDOWN | pass (fail once stuck, with `stuck_liveness`) | fail | latched |
+//! | NOT_RUNNING | pass (stopping is not an error) | fail | latched |
 //! | PENDING_ERROR, ERROR | fail, for good | fail | latched |
+//!
+//! The state read is the *counted* one: the newest state that has held for its debounce
+//! ([`StreamsRules::debounce`]); a younger state is shown in the message but does not count
+//! yet. PENDING_ERROR and ERROR count at once. Stuck looks at the current state itself, so
+//! no debounce delays it.
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use super::{Snapshot, State, StreamsState};
-use crate::time::human;
-use crate::{BoxFuture, Check, Outcome, Probe, Scope};
+use super::{Snapshot, State, StreamsRules, StreamsState, TRANSITION_LOG};
+use crate::time::{human, rfc3339};
+use crate::{BoxFuture, Check, Outcome, Probe, Scope, Status};
 
 impl Snapshot {
-    /// The outcome of `probe` at `now`. A REBALANCING that follows RUNNING and has lasted
-    /// at most `rebalance_grace` keeps readiness passing (as `warn`); a longer one fails it.
-    /// A zero grace makes readiness pass in RUNNING only.
+    /// The state that counts at `now` under `rules`, and since when: the current state if
+    /// it has held for its debounce, else the newest earlier one that held for its own.
     ///
     /// ```
     /// use std::time::Duration;
-    /// use probe_core::evaluators::streams::{State, StreamsState};
+    /// use probe_core::evaluators::streams::{State, StreamsRules, StreamsState};
+    ///
+    /// let rules = StreamsRules::default().debounce(State::Rebalancing, Duration::from_secs(30));
+    /// let streams = StreamsState::new();
+    /// streams.transition(State::Rebalancing).unwrap();
+    /// let now = tokio::time::Instant::now();
+    /// assert_eq!(streams.snapshot().counted(now, &rules).0, State::Created);
+    /// assert_eq!(streams.snapshot().counted(now + Duration::from_secs(30), &rules).0,
+    ///            State::Rebalancing);
+    /// ```
+    pub fn counted(&self, now: Instant, rules: &StreamsRules) -> (State, Instant) {
+        if rules.holds(self.state, now.saturating_duration_since(self.since)) {
+            return (self.state, self.since);
+        }
+        let mut end = self.since;
+        for (i, t) in self.log.iter().enumerate().rev() {
+            let start = match i {
+                0 if self.log.len() >= TRANSITION_LOG => return (t.from, t.at),
+                0 => self.created,
+                _ => self.log[i - 1].at,
+            };
+            if rules.holds(t.from, end.saturating_duration_since(start)) {
+                return (t.from, start);
+            }
+            end = start;
+        }
+        (self.state, self.since)
+    }
+
+    /// Whether a RUNNING that counted was ever reached: the startup latch under `rules`.
+    pub fn counted_running(&self, now: Instant, rules: &StreamsRules) -> bool {
+        let hold = rules.debounce_of(State::Running);
+        let current = match self.state {
+            State::Running => now.saturating_duration_since(self.since),
+            _ => Duration::ZERO,
+        };
+        self.reached_running && (self.longest_running.max(current) >= hold)
+    }
+
+    /// The outcome of `probe` at `now` under `rules`.
+    ///
+    /// A REBALANCING that follows RUNNING and has lasted at most `rules.rebalance_grace`
+    /// keeps readiness passing (as `warn`); a longer one fails it. A zero grace makes
+    /// readiness pass in RUNNING only.
+    ///
+    /// ```
+    /// use probe_core::evaluators::streams::{StreamsRules, StreamsState};
     /// use probe_core::{Probe, Status};
     ///
     /// let streams = StreamsState::new();
     /// let at = tokio::time::Instant::now();
     /// let snapshot = streams.snapshot();
-    /// assert_eq!(snapshot.outcome(Probe::Liveness, at, Duration::ZERO).status, Status::Pass);
-    /// assert_eq!(snapshot.outcome(Probe::Startup, at, Duration::ZERO).status, Status::Fail);
+    /// let rules = StreamsRules::default();
+    /// assert_eq!(snapshot.outcome(Probe::Liveness, at, &rules).status, Status::Pass);
+    /// assert_eq!(snapshot.outcome(Probe::Startup, at, &rules).status, Status::Fail);
     /// ```
-    pub fn outcome(&self, probe: Probe, now: Instant, rebalance_grace: Duration) -> Outcome {
+    pub fn outcome(&self, probe: Probe, now: Instant, rules: &StreamsRules) -> Outcome {
         let age = now.saturating_duration_since(self.since);
-        let current = format!("kafka streams {} for {}", self.state, human(age));
+        let (counted, counted_since) = self.counted(now, rules);
+        let counted_age = now.saturating_duration_since(counted_since);
+        let mut current = format!("kafka streams {counted} for {}", human(counted_age));
+        if counted != self.state {
+            current.push_str(&format!(
+                " ({} for {}, counts after {})",
+                self.state,
+                human(age),
+                human(rules.debounce_of(self.state))
+            ));
+        }
+        let stuck = rules.is_stuck(self.state, age).then(|| {
+            format!(
+                "kafka streams stuck in {} since {} ({}, limit {})",
+                self.state,
+                rfc3339(self.since_wall),
+                human(age),
+                human(rules.stuck_after.unwrap_or_default())
+            )
+        });
         let mut out = match probe {
-            Probe::Liveness => match self.state {
-                State::PendingError | State::Error => match &self.cause {
+            Probe::Liveness => match (counted, &stuck) {
+                (_, Some(stuck)) if rules.stuck_liveness && !counted.is_error() => {
+                    Outcome::fail(stuck.clone())
+                }
+                (State::PendingError | State::Error, _) => match &self.cause {
                     Some(cause) => Outcome::fail(format!("{current}: {cause}")),
                     None => Outcome::fail(current),
                 },
-                State::PendingShutdown | State::NotRunning => {
+                (_, Some(stuck)) => Outcome::pass().with_message(format!(
+                    "{stuck}; liveness ignores it (stuck_liveness is off)"
+                )),
+                (State::PendingShutdown | State::NotRunning, _) => {
                     Outcome::pass().with_message(format!("{current} (stopping, not an error)"))
                 }
                 _ => Outcome::pass().with_message(current),
             },
-            Probe::Readiness => match self.state {
-                State::Running => Outcome::pass().with_message(current),
-                State::Rebalancing if self.reached_running && !rebalance_grace.is_zero() => {
-                    if age <= rebalance_grace {
-                        Outcome::warn(format!(
-                            "{current}, ready for up to {}",
-                            human(rebalance_grace)
-                        ))
-                    } else {
-                        Outcome::fail(format!(
-                            "{current}, longer than the {} grace",
-                            human(rebalance_grace)
-                        ))
+            Probe::Readiness => {
+                let grace = rules.rebalance_grace;
+                match (counted, stuck) {
+                    (_, Some(stuck)) => Outcome::fail(stuck),
+                    (State::Running, None) => Outcome::pass().with_message(current),
+                    (State::Rebalancing, None)
+                        if self.reached_running && !grace.is_zero() && counted_age <= grace =>
+                    {
+                        Outcome::warn(format!("{current}, ready for up to {}", human(grace)))
                     }
+                    (State::Rebalancing, None) if self.reached_running && !grace.is_zero() => {
+                        Outcome::fail(format!("{current}, longer than the {} grace", human(grace)))
+                    }
+                    _ => Outcome::fail(format!("{current}, not RUNNING")),
                 }
-                _ => Outcome::fail(format!("{current}, not RUNNING")),
-            },
-            Probe::Startup if self.reached_running => {
+            }
+            Probe::Startup if self.counted_running(now, rules) => {
                 Outcome::pass().with_message("kafka streams has reached RUNNING")
             }
             Probe::Startup => Outcome::fail(format!("{current}, has not reached RUNNING yet")),
         };
+        // Readiness waits for startup, so a client not required for readiness does not
+        // hold up either.
+        if out.status == Status::Fail && probe != Probe::Liveness && !rules.required_for_readiness {
+            let message = out.message.take().unwrap_or_default();
+            out = Outcome::warn(format!("{message} (not required for readiness)"));
+        }
         if let Some(refused) = self.refused {
             let message = out.message.take().unwrap_or_default();
             out.message = Some(format!("{message}; refused a transition: {refused}"));
@@ -76,10 +158,28 @@ impl Snapshot {
         out.with_details(json!({
             "state": self.state.as_str(),
             "for_ms": age.as_millis() as u64,
+            "counted": counted.as_str(),
+            "stuck": rules.is_stuck(self.state, age),
             "reached_running": self.reached_running,
             "cause": self.cause,
             "refused": self.refused.map(|r| format!("{} -> {}", r.from, r.to)),
+            "transitions": self.transition_details(now),
         }))
+    }
+
+    /// The transition log as JSON, oldest first: `from`, `to`, `at` (RFC 3339) and `ago_ms`.
+    fn transition_details(&self, now: Instant) -> Value {
+        self.log
+            .iter()
+            .map(|t| {
+                json!({
+                    "from": t.from.as_str(),
+                    "to": t.to.as_str(),
+                    "at": rfc3339(t.wall),
+                    "ago_ms": now.saturating_duration_since(t.at).as_millis() as u64,
+                })
+            })
+            .collect()
     }
 }
 
@@ -105,23 +205,29 @@ impl Snapshot {
 pub struct StreamsCheck {
     streams: StreamsState,
     probe: Probe,
-    rebalance_grace: Duration,
+    rules: StreamsRules,
 }
 
 impl StreamsCheck {
-    /// `probe`'s view of `streams`, with no rebalance grace.
+    /// `probe`'s view of `streams`, under the default [`StreamsRules`].
     pub fn new(streams: StreamsState, probe: Probe) -> Self {
         StreamsCheck {
             streams,
             probe,
-            rebalance_grace: Duration::ZERO,
+            rules: StreamsRules::default(),
         }
     }
 
     /// The same check letting a rebalance after RUNNING stay ready (as `warn`) for up to
     /// `grace`; a longer rebalance fails readiness. Only readiness looks at it.
     pub fn rebalance_grace(mut self, grace: Duration) -> Self {
-        self.rebalance_grace = grace;
+        self.rules.rebalance_grace = grace;
+        self
+    }
+
+    /// The same check under `rules` (debounce, stuck limit, grace, required).
+    pub fn rules(mut self, rules: StreamsRules) -> Self {
+        self.rules = rules;
         self
     }
 }
@@ -131,11 +237,15 @@ impl Check for StreamsCheck {
         Scope::Local
     }
 
+    /// The liveness view attaches the client's current [`State`] to its outcome, so an
+    /// endpoint (the metrics of `probe-http`) can show it per client.
     fn check(&self) -> BoxFuture<'_, Outcome> {
-        let out = self
-            .streams
-            .snapshot()
-            .outcome(self.probe, Instant::now(), self.rebalance_grace);
+        let snapshot = self.streams.snapshot();
+        let out = snapshot.outcome(self.probe, Instant::now(), &self.rules);
+        let out = match self.probe {
+            Probe::Liveness => out.with_attachment(snapshot.state),
+            _ => out,
+        };
         Box::pin(std::future::ready(out))
     }
 }
@@ -145,12 +255,17 @@ mod tests {
     use super::*;
     use crate::Status;
 
-    const NO_GRACE: Duration = Duration::ZERO;
+    const NO_GRACE: &StreamsRules = &StreamsRules::DEFAULT;
 
     fn snapshot(state: State, reached_running: bool) -> Snapshot {
+        let now = Instant::now();
         Snapshot {
             state,
-            since: Instant::now(),
+            since: now,
+            since_wall: std::time::SystemTime::now(),
+            created: now,
+            longest_running: Duration::ZERO,
+            log: Vec::new(),
             reached_running,
             cause: None,
             refused: None,
@@ -187,7 +302,7 @@ mod tests {
         let out = snapshot(State::Rebalancing, false).outcome(
             Probe::Readiness,
             Instant::now(),
-            Duration::from_secs(30),
+            &StreamsRules::default().rebalance_grace(Duration::from_secs(30)),
         );
         assert_eq!(out.status, Status::Fail);
     }
