@@ -286,10 +286,10 @@ pub fn listen_port(text: &str) -> Option<u16> {
     text.parse().ok()
 }
 
-/// The engine with the Connect check in readiness, and the service: `kubernetes` first,
-/// `connect` as the fallback. Call inside a runtime.
-pub fn service(options: &ConnectOptions) -> Result<(Health, ProbeService), ConfigError> {
-    let health = Health::builder()
+/// The engine `probe connect` serves: the Connect check in readiness. `probe lint` reads
+/// the same engine to learn what each endpoint runs.
+pub fn engine(options: &ConnectOptions) -> Result<Health, ConfigError> {
+    Health::builder()
         .check(
             CHECK_NAME,
             options.check.clone(),
@@ -297,7 +297,13 @@ pub fn service(options: &ConnectOptions) -> Result<(Health, ProbeService), Confi
             options.policy(),
         )
         .and_then(|b| b.build())
-        .map_err(|e| ConfigError::general(e.to_string()))?;
+        .map_err(|e| ConfigError::general(e.to_string()))
+}
+
+/// The engine ([`engine`]) and the service: `kubernetes` first, `connect` as the
+/// fallback. Call inside a runtime.
+pub fn service(options: &ConnectOptions) -> Result<(Health, ProbeService), ConfigError> {
+    let health = engine(options)?;
     let traces = if options.redact_traces {
         Details::Local
     } else {
