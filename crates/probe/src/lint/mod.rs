@@ -10,7 +10,9 @@
 
 pub mod dockerfile;
 pub mod exec_probe;
+mod fields;
 pub mod manifest;
+pub mod routes;
 pub mod rules;
 pub mod serves;
 pub mod yaml;
@@ -199,15 +201,12 @@ fn dockerfile_rules(file: &str, h: &dockerfile::HealthCheck, out: &mut Vec<Findi
             line,
             "fix the HEALTHCHECK command's flags".into(),
         )),
-        Some(Ok(plan)) => {
-            if h.timeout < plan.deadline() {
-                out.push(place.finding(
-                    Rule::DockerfileTimeout,
-                    format!("--timeout={} is shorter than {} may take ({} and process start): the engine kills it before it reports", human(h.timeout), plan.what, human(plan.limit)),
-                    format!("set --timeout={}s, or lower {}", plan.deadline().as_millis().div_ceil(1000), plan.flag),
-                ));
-            }
-        }
+        Some(Ok(plan)) if h.timeout < plan.deadline() => out.push(place.finding(
+            Rule::DockerfileTimeout,
+            format!("--timeout={} is shorter than {} may take ({} and process start): the engine kills it before it reports", human(h.timeout), plan.what, human(plan.limit)),
+            format!("set --timeout={}s, or lower {}", plan.deadline().as_millis().div_ceil(1000), plan.flag),
+        )),
+        Some(Ok(_)) => {}
     }
 }
 
