@@ -500,6 +500,12 @@ impl Health {
         self.entry(name).and_then(|e| e.latest())
     }
 
+    /// Whether the check `name` looks at this process or at another system; `None` if there
+    /// is no such check. Tools that judge an endpoint (`probe lint`) read it from here.
+    pub fn scope(&self, name: &str) -> Option<Scope> {
+        self.entry(name).map(|e| e.scope)
+    }
+
     /// The policy the check `name` runs under; `None` if there is no such check.
     pub fn policy(&self, name: &str) -> Option<&Policy> {
         self.entry(name).map(|e| &e.policy)

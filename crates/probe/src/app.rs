@@ -7,7 +7,7 @@ use crate::cli::{Cli, Command, LogArgs, LogFormat};
 use crate::config::{Config, ConfigError};
 use crate::env::Env;
 use crate::sidecar::RunError;
-use crate::{beat_cmd, check_cmd, connect_cmd, exec, kpow, logging, serve, worker_cmd};
+use crate::{beat_cmd, check_cmd, connect_cmd, exec, kpow, lint, logging, serve, worker_cmd};
 
 /// Exit status for a bad configuration or flag value (sysexits EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
@@ -90,6 +90,7 @@ fn run(cli: Cli, env: &dyn Env) -> Result<ExitCode, Failure> {
             runtime()?.block_on(connect_cmd::run(options))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Lint(args) => Ok(ExitCode::from(lint::run(&args))),
         Command::BeatCheck(args) => {
             let (file, max_age) = beat_cmd::plan(&args)?;
             Ok(

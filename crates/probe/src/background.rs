@@ -11,4 +11,11 @@ pub trait Background: Send + Sync {
     /// Starts the work, inside the Tokio runtime. Called once the engine is built; a second
     /// call does nothing.
     fn start(&self);
+
+    /// How long the work may take before startup can be decided, with why: a startup
+    /// probe that gives up sooner restarts a process that was still within its rules
+    /// (`probe lint` checks the startup budget against it). `None`: no such wait.
+    fn startup_needs(&self) -> Option<(std::time::Duration, String)> {
+        None
+    }
 }

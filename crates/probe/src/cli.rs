@@ -63,6 +63,38 @@ pub enum Command {
     /// Check a scheduler's liveness file (maykin-common `beat-health-check`): exit 0 when
     /// it was modified within --max-age, 1 otherwise.
     BeatCheck(BeatCheckArgs),
+    /// Check Kubernetes probes (and Dockerfile HEALTHCHECKs) against what the endpoints
+    /// they reach do: exit 0 no error finding, 1 an error finding, 64 unreadable input.
+    Lint(LintArgs),
+}
+
+/// `probe lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// A configuration a `probe serve` container of the manifests reads (repeatable). It
+    /// is matched to a container by its path (`--config` or PROBE_CONFIG in the
+    /// container), else by file name, else it is the only one given.
+    #[arg(long, value_name = "FILE")]
+    pub config: Vec<PathBuf>,
+    /// A Dockerfile or Containerfile whose HEALTHCHECK to check (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Vec<PathBuf>,
+    /// How findings are printed.
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+    pub format: LintFormat,
+    /// Kubernetes YAML files, each of any number of documents; `-` reads standard input.
+    #[arg(value_name = "MANIFEST", required_unless_present = "dockerfile")]
+    pub manifests: Vec<PathBuf>,
+}
+
+/// How `probe lint` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum LintFormat {
+    /// One line per finding.
+    #[default]
+    Text,
+    /// One JSON document: `findings`, `errors`, `warnings`.
+    Json,
 }
 
 /// `probe serve`.

@@ -125,6 +125,21 @@ impl Background for StreamsSidecar {
     fn start(&self) {
         self.start_with_exit(probe_core::evaluators::error_strategy::exit_process);
     }
+
+    /// Session timeout + heartbeat interval: an outage shorter than that is not an error
+    /// for Kafka Streams, so the startup budget must outlast it.
+    fn startup_needs(&self) -> Option<(Duration, String)> {
+        let t = self.settings.timeouts;
+        Some((
+            t.limit(),
+            format!(
+                "Kafka Streams tolerates an unreachable cluster for {} (session timeout {} + heartbeat interval {})",
+                human(t.limit()),
+                human(t.session_timeout),
+                human(t.heartbeat_interval)
+            ),
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod env;
 pub mod exec;
 pub mod kafka_streams;
 pub mod kpow;
+pub mod lint;
 pub mod logging;
 pub mod serve;
 pub mod sidecar;

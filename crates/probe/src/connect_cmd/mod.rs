@@ -345,11 +345,11 @@ pub fn listen_port(text: &str) -> Option<u16> {
     text.parse().ok()
 }
 
-/// The engine and the service. `/livez` is the worker (plus the connectors with
+/// The engine `probe connect` serves, which `probe lint` reads too to learn what each
+/// endpoint runs. `/livez` is the worker (plus the connectors with
 /// `--liveness-includes-connectors`), `/startupz` the worker started, `/readyz` the worker
-/// started, the connectors under the rules and the expected connectors; `kubernetes`
-/// first, `connect` as the fallback. Call inside a runtime.
-pub fn service(options: &ConnectOptions) -> Result<(Health, ProbeService), ConfigError> {
+/// started, the connectors under the rules and the expected connectors.
+pub fn engine(options: &ConnectOptions) -> Result<Health, ConfigError> {
     let worker_policy = Policy::default()
         .timeout(options.request_timeout * 2 + EVALUATION_MARGIN)
         .cache(options.cache);
@@ -395,9 +395,15 @@ pub fn service(options: &ConnectOptions) -> Result<(Health, ProbeService), Confi
             )
         });
     }
-    let health = builder
+    builder
         .and_then(|b| b.build())
-        .map_err(|e| ConfigError::general(e.to_string()))?;
+        .map_err(|e| ConfigError::general(e.to_string()))
+}
+
+/// The engine ([`engine`]) and the service: `kubernetes` first, `connect` as the
+/// fallback. Call inside a runtime.
+pub fn service(options: &ConnectOptions) -> Result<(Health, ProbeService), ConfigError> {
+    let health = engine(options)?;
     let traces = if options.redact_traces {
         Details::Local
     } else {
