@@ -63,7 +63,8 @@ pub fn plan(command: &[String], env: &[(String, String)]) -> Option<Result<ExecP
     Some(match cli.command {
         Command::Check(mut args) => {
             args.ca_file = None;
-            check_cmd::plan(&args).map_err(bad).map(|p| ExecPlan {
+            let env = MapEnv(env.iter().cloned().collect());
+            check_cmd::plan(&args, &env).map_err(bad).map(|p| ExecPlan {
                 what: format!("probe check --timeout {}", args.timeout.trim()),
                 limit: p.timeout,
                 flag: "--timeout",

@@ -196,6 +196,8 @@ pub fn from_config(config: &Config) -> Reading {
             policy,
             liveness_dependency: spec.liveness_dependency,
             connect: None,
+            label: spec.label.clone(),
+            stands_for: spec.stands_for,
         };
         b = match on_demand.register(b) {
             Ok(b) => b,
