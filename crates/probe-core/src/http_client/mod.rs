@@ -210,6 +210,14 @@ impl Target {
     /// never shown.
     pub fn with_header(mut self, name: HeaderName, mut value: HeaderValue) -> Self {
         value.set_sensitive(true);
+        // An upstream may echo the header back: its value (and a token after its scheme,
+        // `Bearer <token>`) is masked in every message from now on.
+        if let Ok(text) = value.to_str() {
+            crate::secrets::register(text);
+            if let Some((_, token)) = text.split_once(' ') {
+                crate::secrets::register(token.trim());
+            }
+        }
         if name == AUTHORIZATION {
             self.basic = None;
         }
@@ -436,6 +444,19 @@ mod tests {
         let shown = format!("{t:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(!shown.contains(&base64(b"admin:s3cret")), "{shown}");
+    }
+
+    #[test]
+    fn an_extra_header_is_a_secret_an_echo_cannot_show() {
+        let _t = Target::parse("http://connect.internal/")
+            .unwrap()
+            .with_header(
+                AUTHORIZATION,
+                HeaderValue::from_static("Bearer tok-9f8e7d6c"),
+            );
+        let echoed = "401: invalid token tok-9f8e7d6c in Bearer tok-9f8e7d6c";
+        let shown = crate::secrets::scrub(echoed);
+        assert!(!shown.contains("tok-9f8e7d6c"), "{shown}");
     }
 
     #[test]
