@@ -11,6 +11,7 @@ use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +27,8 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::server::http1_builder;
+use crate::server::{close_all, http1_builder, take_queued};
+use crate::service::close_after;
 use crate::slots::ConnState;
 use crate::{Bound, ProbeService, ServerConfig};
 
@@ -187,13 +189,14 @@ impl Bound {
         let stopping = Stopping(stopping);
         let graceful = GracefulShutdown::new();
         let slots = crate::slots::Slots::new(config.max_connections, config.header_read_timeout);
-        tokio::pin!(shutdown);
-        while let Some((stream, peer, slot)) = slots.next(&listener, shutdown.as_mut()).await {
+        let closing = Arc::new(AtomicBool::new(false));
+        let serve = |stream: TcpStream, peer: SocketAddr, slot: crate::slots::Slot| {
             let _ = stream.set_nodelay(true);
             let router = Router {
                 service: service.clone(),
                 grpc: grpc.clone(),
                 stopping: stopping.clone(),
+                closing: closing.clone(),
                 peer,
             };
             let (builders, watcher) = (builders.clone(), graceful.watcher());
@@ -204,15 +207,18 @@ impl Bound {
                     .serve(stream, read_timeout, router, watcher, state)
                     .await;
             }));
+        };
+        tokio::pin!(shutdown);
+        while let Some((stream, peer, slot)) = slots.next(&listener, shutdown.as_mut()).await {
+            serve(stream, peer, slot);
         }
-        drop(listener);
+        // The drain is over, as on the plain listener: every HTTP/1.1 answer from now on is
+        // the last on its connection, the connections already queued are served, and
+        // streams that would never end (a health `Watch`) are told the listener stopped.
+        closing.store(true, Ordering::Release);
+        take_queued(listener, &slots, serve);
         stop.send_replace(true);
-        if tokio::time::timeout(config.shutdown_timeout, graceful.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!("connections still open after the shutdown timeout; closing them");
-        }
+        close_all(&slots, &config, graceful).await;
     }
 }
 
@@ -288,6 +294,8 @@ struct Router<G> {
     service: ProbeService,
     grpc: G,
     stopping: Stopping,
+    /// Set once the drain is over: HTTP/1.1 answers then close their connection.
+    closing: Arc<AtomicBool>,
     peer: SocketAddr,
 }
 
@@ -304,7 +312,12 @@ where
             if let Some(refusal) = crate::server::host_refusal(&req) {
                 return Ok(refusal.map(Either::Left));
             }
-            let resp = self.service.respond_from(req, Some(self.peer)).await;
+            // HTTP/2 has no `Connection` header: its connections end with GOAWAY.
+            let http1 = req.version() <= http::Version::HTTP_11;
+            let mut resp = self.service.respond_from(req, Some(self.peer)).await;
+            if http1 && self.closing.load(Ordering::Acquire) {
+                close_after(&mut resp);
+            }
             return Ok(resp.map(Either::Left));
         }
         if !self.service.allows(Some(self.peer)) {

@@ -161,53 +161,71 @@ impl Bound {
             graceful: GracefulShutdown::new(),
         };
         let slots = Slots::new(config.max_connections, config.header_read_timeout);
-        let max = slots.max();
         tokio::pin!(shutdown);
         while let Some((stream, peer, slot)) = slots.next(&listener, shutdown.as_mut()).await {
             conns.serve(stream, peer, slot);
         }
         // The drain is over. From now on every answer is the last on its connection.
         conns.closing.store(true, Ordering::Release);
-        // Clients whose connection the kernel has already established have sent, or are
-        // sending, a request: serve them rather than reset them by closing the listener.
-        // Connections that arrive after the close are refused.
-        match listener.into_std() {
-            Ok(listener) => {
-                while slots.semaphore().available_permits() > 0 {
-                    let Ok((stream, peer)) = listener.accept() else {
-                        break;
-                    };
-                    let Some(slot) = slots.try_take(peer.ip()) else {
-                        break;
-                    };
-                    let stream = stream
-                        .set_nonblocking(true)
-                        .and_then(|()| TcpStream::from_std(stream));
-                    if let Ok(stream) = stream {
-                        conns.serve(stream, peer, slot);
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot take the queued connections"),
-        }
-        // Each connection now closes on its own: after its next answer, or, if its client
-        // stays silent, at the header-read timeout. None is cut while a client may be
-        // sending on it; then the rest (still silent, or answering slowly) are shut down
-        // gracefully, requests in flight finishing, all within the shutdown timeout.
-        let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
-        let quiet = config.header_read_timeout.min(config.shutdown_timeout);
-        let all_closed = slots.semaphore().acquire_many(max as u32);
-        let _ = tokio::time::timeout(quiet, all_closed).await;
-        if tokio::time::timeout_at(deadline, conns.graceful.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!("connections still open after the shutdown timeout; closing them");
-        }
+        take_queued(listener, &slots, |stream, peer, slot| {
+            conns.serve(stream, peer, slot)
+        });
+        close_all(&slots, &config, conns.graceful).await;
     }
 }
 
 // === The accept loop's parts, shared with the one-port listener ===
+
+/// The end of the drain, first part: clients whose connection the kernel has already
+/// established have sent, or are sending, a request; each is handed to `serve` rather than
+/// reset by closing the listener. Connections that arrive after the close are refused.
+pub(crate) fn take_queued(
+    listener: TcpListener,
+    slots: &Arc<Slots>,
+    mut serve: impl FnMut(TcpStream, SocketAddr, Slot),
+) {
+    match listener.into_std() {
+        Ok(listener) => {
+            while slots.semaphore().available_permits() > 0 {
+                let Ok((stream, peer)) = listener.accept() else {
+                    break;
+                };
+                let Some(slot) = slots.try_take(peer.ip()) else {
+                    break;
+                };
+                let stream = stream
+                    .set_nonblocking(true)
+                    .and_then(|()| TcpStream::from_std(stream));
+                if let Ok(stream) = stream {
+                    serve(stream, peer, slot);
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot take the queued connections"),
+    }
+}
+
+/// The end of the drain, second part. Each connection closes on its own: after its next
+/// answer (which says `Connection: close`), or, if its client stays silent, at the
+/// header-read timeout. None is cut while a client may be sending on it; then the rest
+/// (still silent, or answering slowly) are shut down gracefully, requests in flight
+/// finishing, all within the shutdown timeout.
+pub(crate) async fn close_all(
+    slots: &Arc<Slots>,
+    config: &ServerConfig,
+    graceful: GracefulShutdown,
+) {
+    let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
+    let quiet = config.header_read_timeout.min(config.shutdown_timeout);
+    let all_closed = slots.semaphore().acquire_many(slots.max() as u32);
+    let _ = tokio::time::timeout(quiet, all_closed).await;
+    if tokio::time::timeout_at(deadline, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the shutdown timeout; closing them");
+    }
+}
 
 /// The HTTP/1.1 settings of every listener: the header-read timeout, the buffer cap and
 /// keep-alive of `config`.

@@ -339,6 +339,18 @@ async fn answers_during_the_drain_ask_the_client_to_close_the_connection() {
 /// Only connections opened after the stop may be refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_alive_clients_get_an_answer_to_every_request_across_the_end_of_the_drain() {
+    keep_alive_across_the_end_of_the_drain(false).await;
+}
+
+/// The same on the one-port listener, which also speaks gRPC.
+#[cfg(feature = "grpc-port")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_clients_of_the_one_port_listener_get_every_answer_across_the_end_of_the_drain(
+) {
+    keep_alive_across_the_end_of_the_drain(true).await;
+}
+
+async fn keep_alive_across_the_end_of_the_drain(one_port: bool) {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
@@ -351,13 +363,25 @@ async fn keep_alive_clients_get_an_answer_to_every_request_across_the_end_of_the
     let (signal, signals) = tokio::sync::mpsc::channel::<()>(1);
     let stopped = Arc::new(AtomicBool::new(false));
     let drain = probe_core::Drain::new(&health, Duration::from_millis(400)).on(signals);
-    let server = tokio::spawn(bound.serve(svc, {
+    let stop = {
         let stopped = stopped.clone();
         async move {
             drain.await;
             stopped.store(true, Ordering::SeqCst);
         }
-    }));
+    };
+    let server = if one_port {
+        #[cfg(feature = "grpc-port")]
+        {
+            // Any tower service stands for the gRPC side: these clients speak HTTP/1.1.
+            let grpc = svc.clone();
+            tokio::spawn(bound.serve_with_grpc(svc, grpc, Default::default(), stop))
+        }
+        #[cfg(not(feature = "grpc-port"))]
+        unreachable!("the one-port listener needs the grpc-port feature")
+    } else {
+        tokio::spawn(bound.serve(svc, stop))
+    };
 
     // Each client says when it has had its first answer, so the drain starts under load.
     let (first, mut firsts) = tokio::sync::mpsc::unbounded_channel::<()>();
