@@ -352,3 +352,62 @@ async fn each_kafka_streams_client_has_its_state_one_hot() {
     }
     lint("openmetrics", &metrics.render(Format::OpenMetrics));
 }
+
+#[tokio::test]
+async fn each_connector_and_task_has_its_state_one_hot() {
+    use probe_core::checks::KafkaConnectCheck;
+    use probe_core::evaluators::connect::ConnectRules;
+    use probe_testkit::connect::{scenarios, FakeConnect};
+
+    let connect = within(10, FakeConnect::start(scenarios::task_failing_here()))
+        .await
+        .expect("the fake Connect binds 127.0.0.1:0");
+    let rules = ConnectRules::parse("FAILED", "CONNECTOR,TASK", None, 0).unwrap();
+    let check = KafkaConnectCheck::new(&connect.url(), rules).unwrap();
+    let health = Health::builder()
+        .check("connect", check, [Probe::Readiness], Policy::default())
+        .unwrap()
+        .build()
+        .unwrap();
+    let metrics = Metrics::new(&health);
+    let before = metrics.render(Format::Prometheus);
+    assert!(
+        !before.contains("probe_kafka_connect_"),
+        "nothing is shown before the check has run:\n{before}"
+    );
+    within(10, health.evaluate(Probe::Readiness, &Select::All)).await;
+    let text = metrics.render(Format::Prometheus);
+    for (line, want) in [
+        ("probe_kafka_connect_connector_state{check=\"connect\",connector=\"orders-sink\",state=\"RUNNING\"}", 1.0),
+        ("probe_kafka_connect_connector_state{check=\"connect\",connector=\"orders-sink\",state=\"FAILED\"}", 0.0),
+        ("probe_kafka_connect_task_state{check=\"connect\",connector=\"orders-sink\",task=\"0\",state=\"FAILED\"}", 1.0),
+        ("probe_kafka_connect_task_state{check=\"connect\",connector=\"orders-sink\",task=\"0\",state=\"RUNNING\"}", 0.0),
+    ] {
+        assert_eq!(value(&text, line), want, "{line} in:\n{text}");
+    }
+    // Exactly one state per connector and per task.
+    let ones = text
+        .lines()
+        .filter(|l| l.starts_with("probe_kafka_connect_") && l.ends_with(" 1"))
+        .count();
+    assert_eq!(ones, 2, "{text}");
+    lint("promtool", &text);
+    lint("openmetrics", &metrics.render(Format::OpenMetrics));
+
+    // The task recovers: the next run moves its one.
+    connect.set_connector(
+        "orders-sink",
+        scenarios::status(
+            "orders-sink",
+            ("RUNNING", Some(scenarios::OTHER_WORKER)),
+            &[(0, "RUNNING", Some(scenarios::THIS_WORKER))],
+        ),
+    );
+    within(10, health.evaluate(Probe::Readiness, &Select::All)).await;
+    let text = metrics.render(Format::Prometheus);
+    assert_eq!(
+        value(&text, "probe_kafka_connect_task_state{check=\"connect\",connector=\"orders-sink\",task=\"0\",state=\"RUNNING\"}"),
+        1.0,
+        "{text}"
+    );
+}

@@ -345,8 +345,8 @@ async fn keep_alive_clients_get_an_answer_to_every_request_across_the_end_of_the
 /// The same on the one-port listener, which also speaks gRPC.
 #[cfg(feature = "grpc-port")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keep_alive_clients_of_the_one_port_listener_get_every_answer_across_the_end_of_the_drain(
-) {
+async fn keep_alive_clients_of_the_one_port_listener_get_every_answer_across_the_end_of_the_drain()
+{
     keep_alive_across_the_end_of_the_drain(true).await;
 }
 

@@ -12,11 +12,14 @@
 //! | `probe_evaluations_total` | counter: evaluations by the status they answered | `probe`, `result` |
 //! | `probe_build_info` | gauge, always 1 | `version` |
 //! | `probe_kafka_streams_state` | gauge, one-hot over the seven Kafka Streams states, for each client whose liveness check has run | `client` (the liveness check's name), `state` (`CREATED` ... `ERROR`) |
+//! | `probe_kafka_connect_connector_state` | gauge, one-hot over Connect's six states, for each connector the last run of a `kafka-connect` check saw (feature `kafka-connect`) | `check`, `connector`, `state` (`UNASSIGNED`, `RUNNING`, `PAUSED`, `STOPPED`, `FAILED`, `RESTARTING`) |
+//! | `probe_kafka_connect_task_state` | the same for each task | `check`, `connector`, `task`, `state` |
 //!
 //! Statuses are read at scrape time from what the [`Health`] last published; counts and
 //! durations come from a [`probe_core::Observer`]. A scrape runs no check. Every label
 //! value is a registered check name or a fixed word, so the number of series is bounded
-//! by the configuration.
+//! by the configuration; Kafka Connect's connector names come from the worker, at most
+//! 1,000 connectors and tasks per check.
 //!
 //! [`Metrics::route`] serves the registry at `/metrics` ([`MetricsRoute`]), in the format
 //! the client's `Accept` asks for ([`Format`]).
@@ -40,6 +43,8 @@
 //! # });
 //! ```
 
+#[cfg(feature = "kafka-connect")]
+mod connect;
 mod format;
 mod route;
 
@@ -296,6 +301,8 @@ impl Collector for Statuses {
                 }
             }
         }
+        #[cfg(feature = "kafka-connect")]
+        connect::encode(&mut encoder, &connect::observed(&self.health, &self.names))?;
         let mut family = encoder.encode_descriptor(
             "probe_status",
             "The current status of each probe: 1 for its state, 0 for the others",

@@ -18,6 +18,7 @@ use crate::{BoxFuture, Check, Outcome, Scope};
 mod error;
 mod expected;
 mod grace;
+mod logged;
 mod restarter;
 mod transient;
 mod worker;
@@ -70,6 +71,7 @@ pub struct KafkaConnectCheck {
     grace: Option<Arc<StateGrace>>,
     restarts: Option<Arc<Mutex<RestartBook>>>,
     worker_seen: Arc<AtomicU8>,
+    logged: Arc<logged::Logged>,
 }
 
 /// What the status calls found: the statuses, and the connectors whose status could not be
@@ -115,6 +117,7 @@ impl KafkaConnectCheck {
             grace: None,
             restarts: None,
             worker_seen: Arc::new(AtomicU8::new(WORKER_UNKNOWN)),
+            logged: Arc::default(),
         })
     }
 
@@ -235,19 +238,21 @@ impl KafkaConnectCheck {
 
     /// Asks Connect and judges what it says. Logs each connector and task as the peer
     /// does (healthy at INFO, unhealthy at WARN, errors at ERROR).
+    /// Each line is printed when what it says changes, not on every evaluation (see the
+    /// `logged` module).
     pub async fn evaluate(&self) -> Result<Verdict, ConnectError> {
-        let result = self.evaluate_quietly().await;
-        if let Err(e) = &result {
-            tracing::error!(
-                "Error while attempting to calculate health result. Assuming unhealthy. Error: {e}"
-            );
-        }
-        tracing::info!("------------------------------------------------");
-        result
+        let result = self.evaluate_fetched().await;
+        self.log_round(&result);
+        result.map(|(verdict, _)| verdict)
     }
 
-    async fn evaluate_quietly(&self) -> Result<Verdict, ConnectError> {
-        self.evaluate_fetched().await.map(|(verdict, _)| verdict)
+    /// Logs one evaluation's result, as far as it changed since the last one.
+    fn log_round(&self, result: &Result<(Verdict, Fetched), ConnectError>) {
+        let printed = match result {
+            Ok((verdict, fetched)) => self.logged.observations(verdict, &fetched.unknown),
+            Err(e) => self.logged.error(&e.to_string()),
+        };
+        logged::end_of_round(printed);
     }
 
     async fn evaluate_fetched(&self) -> Result<(Verdict, Fetched), ConnectError> {
@@ -261,15 +266,12 @@ impl KafkaConnectCheck {
         let statuses = &fetched.statuses;
         self.note_worker_id(statuses);
         let broker_failed = match self.rules.broker_probe_target(statuses) {
-            Some(name) => match self.describe(name).await {
-                Ok(()) => false,
-                Err(e) => {
-                    tracing::error!(
-                        "Error while attempting to get details for {name}. Assuming unhealthy. Error: {e}"
-                    );
-                    true
-                }
-            },
+            Some(name) => {
+                let described = self.describe(name).await;
+                let error = described.as_ref().err().map(ToString::to_string);
+                self.logged.describe_error(name, error.as_deref());
+                described.is_err()
+            }
             None => false,
         };
         let verdict = match &self.grace {
@@ -281,10 +283,6 @@ impl KafkaConnectCheck {
             }
             None => self.rules.evaluate(statuses, broker_failed),
         };
-        log_observations(&verdict);
-        for (name, why) in &fetched.unknown {
-            tracing::warn!("Connector '{name}' is unknown: {why}");
-        }
         Ok((verdict, fetched))
     }
 
@@ -498,12 +496,7 @@ impl Check for KafkaConnectCheck {
     fn check(&self) -> BoxFuture<'_, Outcome> {
         Box::pin(async move {
             let result = self.evaluate_fetched().await;
-            if let Err(e) = &result {
-                tracing::error!(
-                    "Error while attempting to calculate health result. Assuming unhealthy. Error: {e}"
-                );
-            }
-            tracing::info!("------------------------------------------------");
+            self.log_round(&result);
             let outcome = match &result {
                 Ok((verdict, fetched)) => {
                     let mut summary = verdict.summary();
@@ -587,24 +580,6 @@ fn worker_ids(statuses: &[ConnectorStatus]) -> Vec<String> {
         }
     }
     ids
-}
-
-fn log_observations(verdict: &Verdict) {
-    for seen in &verdict.observations {
-        let (name, state) = (&seen.connector, &seen.state);
-        match (seen.task, seen.unhealthy) {
-            (None, true) => {
-                tracing::warn!("Connector '{name}' is unhealthy in failure state: {state}")
-            }
-            (None, false) => tracing::info!("Connector '{name}' is healthy in state: {state}"),
-            (Some(id), true) => tracing::warn!(
-                "Connector '{name}' task '{id}' is unhealthy in failure state: {state}"
-            ),
-            (Some(id), false) => {
-                tracing::info!("Connector '{name}' task '{id}' is healthy in state: {state}")
-            }
-        }
-    }
 }
 
 /// Percent-encodes a connector name for a path segment.
