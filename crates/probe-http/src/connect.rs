@@ -215,7 +215,7 @@ impl Connect {
         };
         let rendered = (healthy, Bytes::from(body));
         if let Ok(mut cache) = self.rendered.lock() {
-            if !cache.as_ref().is_some_and(|r| same_run(r)) {
+            if !cache.as_ref().is_some_and(same_run) {
                 *cache = Some(Rendered {
                     source: attachment.clone(),
                     bodies: [None, None, None],
