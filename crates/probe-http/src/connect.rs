@@ -26,7 +26,9 @@
 //! does), so it must be asked after any other dialect on the same port: add it with
 //! [`ServiceBuilder::fallback`](crate::ServiceBuilder::fallback).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
 
 use http::header::HeaderValue;
 use http::{Method, StatusCode};
@@ -35,7 +37,7 @@ use probe_core::evaluators::connect::{
     render_answer, render_error, render_withheld, ConnectState, Traces, Verdict, PING_DOCUMENT,
     WITHHELD,
 };
-use probe_core::{BoxFuture, CheckReport, Health, Probe, Select, Shutdown};
+use probe_core::{Attachment, BoxFuture, CheckReport, Health, Probe, Select, Shutdown};
 
 use crate::response::{answer, method_not_allowed};
 use crate::{Details, Dialect, Req, Response};
@@ -74,7 +76,19 @@ pub struct Connect {
     failure_states: Arc<[ConnectState]>,
     details: Details,
     traces: Details,
+    rendered: Arc<Mutex<Option<Rendered>>>,
 }
+
+/// The documents rendered for the latest run, per view (traces kept, traces redacted,
+/// details withheld): while a reuse window serves the same run, `GET /` costs no rendering.
+/// Holding the run's attachment keeps its address from being reused by a later one.
+struct Rendered {
+    source: Attachment,
+    bodies: [Option<(bool, Bytes)>; 3],
+}
+
+/// The result the Kafka Connect check attaches to its outcome.
+type ConnectResult = Result<Verdict, ConnectError>;
 
 impl std::fmt::Debug for Connect {
     /// The Connect URL is left out: it may carry credentials.
@@ -116,6 +130,7 @@ impl Connect {
             failure_states: check.rules().unhealthy_states.clone().into(),
             details: Details::Local,
             traces: Details::Local,
+            rendered: Arc::default(),
         })
     }
 
@@ -146,18 +161,23 @@ impl Connect {
             Traces::Redact
         };
         let entry = report.checks.iter().find(|c| *c.name == *self.name);
-        let result = entry
-            .and_then(|c| c.attachment.as_ref())
-            .and_then(|a| a.downcast_ref::<Result<Verdict, ConnectError>>());
+        let attachment = entry.and_then(|c| c.attachment.as_ref());
+        let result = attachment.and_then(|a| a.downcast_ref::<ConnectResult>());
         let shows = self.details.shows(req.client);
-        let (healthy, body) = match result {
-            Some(result) if shows => render_answer(result, &self.failure_states, traces),
-            Some(result) => render_withheld(result, &self.failure_states),
-            None if shows => (
+        let (healthy, body): (bool, Bytes) = match (attachment, result) {
+            (Some(attachment), Some(result)) => {
+                let view = match (shows, traces) {
+                    (false, _) => 2,
+                    (true, Traces::Keep) => 0,
+                    (true, Traces::Redact) => 1,
+                };
+                self.render(attachment, result, view)
+            }
+            _ if shows => (
                 false,
-                render_error(&self.no_verdict(entry), &self.failure_states),
+                render_error(&self.no_verdict(entry), &self.failure_states).into(),
             ),
-            None => (false, render_error(WITHHELD, &self.failure_states)),
+            _ => (false, render_error(WITHHELD, &self.failure_states).into()),
         };
         let code = if healthy {
             StatusCode::OK
@@ -165,6 +185,47 @@ impl Connect {
             StatusCode::SERVICE_UNAVAILABLE
         };
         answer(&Method::GET, code, JSON, body)
+    }
+
+    /// The document of `result` (attached as `attachment`) in `view`, rendered once per run.
+    fn render(
+        &self,
+        attachment: &Attachment,
+        result: &ConnectResult,
+        view: usize,
+    ) -> (bool, Bytes) {
+        let same_run = |r: &Rendered| {
+            r.source
+                .downcast_ref::<ConnectResult>()
+                .is_some_and(|cached| std::ptr::eq(cached, result))
+        };
+        if let Ok(cache) = self.rendered.lock() {
+            if let Some(hit) = cache
+                .as_ref()
+                .filter(|r| same_run(r))
+                .and_then(|r| r.bodies[view].clone())
+            {
+                return hit;
+            }
+        }
+        let (healthy, body) = match view {
+            0 => render_answer(result, &self.failure_states, Traces::Keep),
+            1 => render_answer(result, &self.failure_states, Traces::Redact),
+            _ => render_withheld(result, &self.failure_states),
+        };
+        let rendered = (healthy, Bytes::from(body));
+        if let Ok(mut cache) = self.rendered.lock() {
+            if !cache.as_ref().is_some_and(same_run) {
+                *cache = Some(Rendered {
+                    source: attachment.clone(),
+                    bodies: [None, None, None],
+                });
+            }
+            if let Some(r) = cache.as_mut() {
+                r.bodies[view] = Some(rendered.clone());
+            }
+        }
+        rendered
     }
 
     /// Why there is no verdict: the engine cut the run off, or it panicked.

@@ -724,3 +724,48 @@ fn the_dialect_refuses_a_check_that_is_not_registered() {
         "the connect dialect serves check `kafka-connect`, which is not registered in any probe"
     );
 }
+
+#[tokio::test]
+async fn each_run_is_rendered_anew_and_a_reused_run_is_not_rendered_again() {
+    let connect = fake(scenarios::failed_connector()).await;
+    let svc = svc_for(&connect);
+    let failed = get(&svc, "/").await;
+    assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE);
+    connect.set_connector(
+        "orders-sink",
+        probe_testkit::connect::scenarios::status(
+            "orders-sink",
+            ("RUNNING", W0),
+            &[(0, "RUNNING", W0)],
+        ),
+    );
+    let healthy = get(&svc, "/").await;
+    assert_eq!(
+        (healthy.status, healthy.body.as_str()),
+        (StatusCode::OK, HEALTHY)
+    );
+    // Each view of the same run is its own document.
+    let remote_policy = service(
+        &connect.url(),
+        Setup {
+            details: Details::Local,
+            ..Setup::default()
+        },
+    );
+    connect.set_connector(
+        "orders-sink",
+        probe_testkit::connect::scenarios::status("orders-sink", ("FAILED", W0), &[]),
+    );
+    let remote = ask(&remote_policy, Method::GET, "/", REMOTE).await;
+    let local = ask(&remote_policy, Method::GET, "/", LOOPBACK).await;
+    assert!(
+        remote.body.contains(r#""worker_id": null"#),
+        "{}",
+        remote.body
+    );
+    assert!(
+        local.body.contains(r#""worker_id": "connect-0:8083""#),
+        "{}",
+        local.body
+    );
+}

@@ -400,3 +400,49 @@ async fn the_help_says_what_log_level_accepts_with_its_variable_and_default() {
         "{entry}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn details_never_withholds_from_loopback_too_and_a_bad_policy_is_refused() {
+    // Remote clients under the default `local` are tested in probe-http; tests stay on
+    // loopback, where `never` shows the same withheld documents.
+    let connect = fake(scenarios::failed_task_with_trace()).await;
+    let probe = Running::start(
+        &["--connect-url", &connect.url(), "--details", "never"],
+        &[],
+    )
+    .await;
+    let got = get(probe.addr, "/").await;
+    assert_eq!(got.status, 503);
+    assert!(
+        got.body
+            .contains(r#""id": 1, "state": "FAILED", "worker_id": null, "trace": null}"#),
+        "{}",
+        got.body
+    );
+    let readyz = get(probe.addr, "/readyz?verbose").await;
+    assert!(
+        readyz
+            .body
+            .contains("[-]kafka-connect failed: reason withheld"),
+        "{}",
+        readyz.body
+    );
+    let down = common::free_port();
+    let probe = Running::start(
+        &["--connect-url", &format!("http://127.0.0.1:{down}")],
+        &[("HEALTHCHECK_DETAILS", "never")],
+    )
+    .await;
+    let got = get(probe.addr, "/").await;
+    assert!(
+        got.body.contains(r#""error": "reason withheld""#),
+        "{}",
+        got.body
+    );
+    let (code, stderr) = run_to_exit(&["--details", "sometimes"], &[]).await;
+    assert_eq!(code, 64, "{stderr}");
+    assert!(
+        stderr.contains("--details: expected never, local or always"),
+        "{stderr}"
+    );
+}
