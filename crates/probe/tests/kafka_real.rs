@@ -169,3 +169,36 @@ async fn kpow_log_and_exit_ends_with_status_1_after_the_outage() {
         "{line}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tansu_logs_the_api_versions_request_as_the_check_sends_it() {
+    // tansu logs every frame it reads and the answer it gives at debug level.
+    let broker = Tansu::start_with_env(&[("RUST_LOG", "tansu_service=debug")]).await;
+    let dir = support::TempDir::new("kafka-real-log");
+    let probe = serve(&dir, KAFKA_CHECK, &broker.address()).await;
+    let (code, body) = probe.get("/readyz?verbose").await;
+    assert_eq!(code, 200, "{body}");
+    // The check's request: ApiVersions (18) v0, correlation id 1, client id "probe", a
+    // 15-byte frame after the size prefix (the 19 bytes the broker stand-in is checked on).
+    let wanted = "api_key: 18, api_version: 0, correlation_id: 1, client_id: Some(\"probe\")";
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let log = loop {
+        let log = broker.log();
+        if log.contains(wanted) || Instant::now() >= deadline {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let request = log
+        .lines()
+        .find(|l| l.contains(wanted))
+        .unwrap_or_else(|| panic!("tansu did not log {wanted:?}:\n{log}"));
+    println!("tansu read: {request}");
+    assert!(request.contains("size: 15"), "{request}");
+    let response = log
+        .lines()
+        .find(|l| l.contains("response") && l.contains("ApiVersionsResponse"))
+        .unwrap_or_else(|| panic!("tansu logged no ApiVersions response:\n{log}"));
+    println!("tansu answered: {response}");
+    assert!(response.contains("error_code: 0"), "{response}");
+}
