@@ -58,3 +58,23 @@ mod session;
 pub use self::broker::{BrokerUrlError, RedisBroker};
 pub use self::error::PingError;
 pub use self::ping::{CeleryPing, PingAnswer, DEFAULT_TIMEOUT};
+
+/// Reads one envelope off a ping's reply queue as the ping does: the workers' answers
+/// (worker name → answer) when it answers the request `ticket`, `None` when it answers
+/// another request, or why it is unusable. Whatever the bytes, it returns; it never panics.
+///
+/// ```
+/// let raw = br#"{"headers":{"ticket":"t1"},"content-type":"application/json","body":"{\"celery@w\":{\"ok\":\"pong\"}}"}"#;
+/// let answers = probe_core::celery::read_reply(raw, "t1").unwrap().unwrap();
+/// assert_eq!(answers["celery@w"]["ok"], "pong");
+/// assert_eq!(probe_core::celery::read_reply(raw, "t2").unwrap(), None);
+/// ```
+pub fn read_reply(
+    raw: &[u8],
+    ticket: &str,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, String> {
+    match message::parse_reply(raw, ticket)? {
+        message::Reply::Answer(answers) => Ok(Some(answers)),
+        message::Reply::Other => Ok(None),
+    }
+}

@@ -226,6 +226,20 @@ mod tests {
     use super::*;
     use crate::proto::pg::ErrorReport;
 
+    #[test]
+    fn a_url_demanding_tls_is_refused_not_downgraded() {
+        for mode in ["require", "verify-ca", "verify-full"] {
+            let err = PostgresCheck::new(&format!("postgres://u:pg-tls-pw@h/db?sslmode={mode}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("sslmode={mode} needs TLS")), "{err}");
+            assert!(!err.contains("pg-tls-pw"), "{err}");
+        }
+        for mode in ["disable", "prefer", "allow"] {
+            assert!(PostgresCheck::new(&format!("postgres://h/db?sslmode={mode}")).is_ok());
+        }
+    }
+
     fn error(code: Option<&str>) -> StartupAnswer {
         StartupAnswer::Error(ErrorReport {
             code: code.map(str::to_owned),

@@ -223,4 +223,17 @@ mod tests {
         assert_eq!(check.target.shown(), "h:6543/db");
         assert!(!format!("{check:?}").contains("pw-88"), "{check:?}");
     }
+
+    #[test]
+    fn sslmode_require_is_refused_and_a_password_parameter_never_shown() {
+        let err = PostgresQueryCheck::new("postgres://h/db?sslmode=require&password=pw-89")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sslmode=require needs TLS"), "{err}");
+        assert!(!err.contains("pw-89"), "{err}");
+        let err = PostgresQueryCheck::new("postgres://h/db?password=pw-90&bogus=1")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("pw-90"), "{err}");
+    }
 }

@@ -1,0 +1,36 @@
+//! A configuration file and its values (durations, URLs, addresses, lists): reading never
+//! panics, and whatever is refused is refused with one line.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let _ = probe::config::duration::parse(text);
+    let _ = probe::config::duration::bounded(text, std::time::Duration::from_secs(3600));
+    let _ = probe::config::kafka::bootstrap([text]);
+    let _ = probe::config::parse_listen(text);
+    // The value as each typed key of a check, then the text as a whole file.
+    let _guard = runtime().enter();
+    for key in ["timeout", "url", "address", "path", "bootstrap", "max_reply"] {
+        let file = format!("[[check]]\nname = \"c\"\ntype = \"tcp\"\n{key} = {text:?}\n");
+        if let Err(e) = probe::config::Config::parse(&file) {
+            assert!(!e.to_string().contains('\n'), "a refusal is one line: {e}");
+        }
+    }
+    if let Err(e) = probe::config::Config::parse(text) {
+        assert!(!e.to_string().contains('\n'), "a refusal is one line: {e}");
+    }
+});
