@@ -22,10 +22,13 @@ if ! rustup toolchain list | grep -q '^nightly'; then
 fi
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
 mkdir -p ../target
+# The sanitizer build lives outside the clone, so later runs on the same machine reuse its
+# dependencies (FUZZ_TARGET_DIR puts it elsewhere).
+build_dir=${FUZZ_TARGET_DIR:-$HOME/.cache/probe/fuzz-target}
 for target in $(cargo +nightly fuzz list); do
   echo "fuzz: $target for $what" >&2
   log="../target/fuzz-$target.log"
-  cargo +nightly fuzz run "$target" -- "${mode[@]}" -rss_limit_mb=2048 >/dev/null 2>"$log" \
+  cargo +nightly fuzz run --target-dir "$build_dir" "$target" -- "${mode[@]}" -rss_limit_mb=2048 >/dev/null 2>"$log" \
     || { tail -n 40 "$log" >&2; echo "fuzz: $target found a crash (see above)" >&2; exit 1; }
   echo "fuzz: $target: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$log" | tail -1)" >&2
 done

@@ -13,10 +13,13 @@ tag=${1:-probe:dev}
 target=x86_64-unknown-linux-gnu
 
 # The profile `image` is `release` with symbols stripped: the same code, a smaller file.
-# A target of its own keeps these flags from rebuilding target/release.
-RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+# A build directory of its own, outside the clone, keeps these flags from rebuilding
+# target/release and lets later runs on the same machine reuse the compiled dependencies
+# (IMAGE_TARGET_DIR puts it elsewhere).
+build_dir=${IMAGE_TARGET_DIR:-$HOME/.cache/probe/image-target}
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" CARGO_TARGET_DIR="$build_dir" \
     cargo build --locked --profile image -p probe --target "$target"
-bin=target/$target/image/probe
+bin=$build_dir/$target/image/probe
 file "$bin" 2>/dev/null | grep -q 'static' || ldd "$bin" 2>&1 | grep -q 'not a dynamic' \
     || { echo "image.sh: $bin is not statically linked" >&2; exit 1; }
 
