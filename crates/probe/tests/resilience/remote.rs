@@ -149,20 +149,13 @@ probes = ["readiness"]
         "/_healthz/",
         "/_healthz/readyz/?format=json",
         "/_healthz/?format=text",
+        // The connect dialect: the peer's documents, the reason withheld.
+        "/",
+        "/ping",
     ] {
         let answer = ns.get(&format!("{base}{path}"));
         assert!(answer.starts_with("HTTP/1.1 "), "{path}: {answer}");
         for s in secrets.iter().chain(&details) {
-            assert!(
-                !answer.contains(s),
-                "{path} from a remote client shows {s:?}:\n{answer}"
-            );
-        }
-        asked += 1;
-    }
-    for path in ["/", "/ping"] {
-        let answer = ns.get(&format!("{base}{path}"));
-        for s in secrets {
             assert!(
                 !answer.contains(s),
                 "{path} from a remote client shows {s:?}:\n{answer}"
