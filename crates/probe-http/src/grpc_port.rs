@@ -187,7 +187,10 @@ impl Bound {
         let builders = Arc::new(Builders::new(&config, &http2));
         let (stop, stopping) = watch::channel(false);
         let stopping = Stopping(stopping);
+        // HTTP/1.1 connections end on their own after the drain (their next answer closes
+        // them); HTTP/2 ones only when told (GOAWAY), so each protocol has its own.
         let graceful = GracefulShutdown::new();
+        let graceful_h2 = GracefulShutdown::new();
         let slots = crate::slots::Slots::new(config.max_connections, config.header_read_timeout);
         let closing = Arc::new(AtomicBool::new(false));
         let serve = |stream: TcpStream, peer: SocketAddr, slot: crate::slots::Slot| {
@@ -199,12 +202,16 @@ impl Bound {
                 closing: closing.clone(),
                 peer,
             };
-            let (builders, watcher) = (builders.clone(), graceful.watcher());
+            let builders = builders.clone();
+            let watchers = Watchers {
+                http1: graceful.watcher(),
+                http2: graceful_h2.watcher(),
+            };
             let read_timeout = config.header_read_timeout;
             let state = slot.state().clone();
             tokio::spawn(slot.hold(async move {
                 builders
-                    .serve(stream, read_timeout, router, watcher, state)
+                    .serve(stream, read_timeout, router, watchers, state)
                     .await;
             }));
         };
@@ -218,8 +225,24 @@ impl Bound {
         closing.store(true, Ordering::Release);
         take_queued(listener, &slots, serve);
         stop.send_replace(true);
-        close_all(&slots, &config, graceful).await;
+        let http2_closed = async {
+            if tokio::time::timeout(config.shutdown_timeout, graceful_h2.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "HTTP/2 connections still open after the shutdown timeout; closing them"
+                );
+            }
+        };
+        tokio::join!(http2_closed, close_all(&slots, &config, graceful));
     }
+}
+
+/// A connection's place in the drain of each protocol; the one it does not speak is dropped.
+struct Watchers {
+    http1: Watcher,
+    http2: Watcher,
 }
 
 /// The connection settings of both protocols.
@@ -249,7 +272,7 @@ impl Builders {
         stream: TcpStream,
         read_timeout: Duration,
         router: Router<G>,
-        watcher: Watcher,
+        watchers: Watchers,
         state: Arc<ConnState>,
     ) where
         G: tower_service::Service<Request<Incoming>, Response = http::Response<B>>
@@ -268,7 +291,8 @@ impl Builders {
                 let _busy = state.request();
                 let svc = service_fn(move |req| router.clone().route(req));
                 let conn = self.http2.serve_connection(TokioIo::new(stream), svc);
-                let _ = watcher.watch(conn).await;
+                drop(watchers.http1);
+                let _ = watchers.http2.watch(conn).await;
             }
             Some(_) => {
                 let svc = service_fn(move |req| {
@@ -281,9 +305,10 @@ impl Builders {
                     }
                 });
                 let conn = self.http1.serve_connection(TokioIo::new(stream), svc);
-                let _ = watcher.watch(conn).await;
+                drop(watchers.http2);
+                let _ = watchers.http1.watch(conn).await;
             }
-            None => drop(watcher),
+            None => drop(watchers),
         }
     }
 }
