@@ -9,7 +9,7 @@ use probe_core::celery::{CeleryPing, PingAnswer, PingError};
 use probe_core::checks::CeleryPingCheck;
 use probe_core::{Health, Policy, Probe, Select, Status};
 use probe_testkit::celery::CeleryWorker;
-use support::redis::{command, require_shared, PrivateRedis, SHARED};
+use support::redis::{command, PrivateRedis};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{timeout, Instant};
@@ -26,15 +26,18 @@ async fn ping(p: &CeleryPing) -> Result<PingAnswer, PingError> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_worker_answers_to_its_own_name_only() {
-    require_shared().await;
+    // A Redis of its own: the reply bindings counted below are this test's alone, whoever
+    // else uses the shared server meanwhile.
+    let redis = PrivateRedis::start(None).await;
+    let server = redis.addr();
     let name = format!("probe-test-{}@localhost", std::process::id());
-    let broker = format!("redis://{SHARED}/{DB}");
+    let broker = format!("redis://{server}/{DB}");
     let mut worker = CeleryWorker::start(&name, &broker).await;
     let bindings = "SCARD _kombu.binding.reply.celery.pidbox";
     let permanent = "SCARD _kombu.binding_permanent.reply.celery.pidbox";
     let before = (
-        command(SHARED, DB, bindings).await,
-        command(SHARED, DB, permanent).await,
+        command(&server, DB, bindings).await,
+        command(&server, DB, permanent).await,
     );
 
     // Answered, every time, well within the timeout.
@@ -93,8 +96,8 @@ async fn a_running_worker_answers_to_its_own_name_only() {
 
     // Every ping removed its reply binding again.
     let after = (
-        command(SHARED, DB, bindings).await,
-        command(SHARED, DB, permanent).await,
+        command(&server, DB, bindings).await,
+        command(&server, DB, permanent).await,
     );
     assert_eq!(before, after, "reply bindings left behind");
 
