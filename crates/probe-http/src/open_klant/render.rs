@@ -6,6 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::header::{HeaderValue, CONTENT_SECURITY_POLICY, HOST};
 use http::StatusCode;
 
+use probe_core::evaluators::connect::write_str as json_string;
+
 use super::negotiate::Format;
 use crate::response::{answer, TEXT};
 use crate::{Req, Response};
@@ -93,29 +95,6 @@ fn json(entries: &[Entry]) -> String {
     }
     out.push('}');
     out
-}
-
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{u:04x}");
-                }
-            }
-        }
-    }
-    out.push('"');
 }
 
 /// Django's `escape`.

@@ -403,27 +403,7 @@ impl KafkaConnectCheck {
     /// query): the URL shown in messages, status, body.
     async fn post(&self, path: &str) -> Result<(String, u16, bytes::Bytes), ConnectError> {
         let path = format!("{}{path}", self.base_path);
-        let url = format!("{}{}", self.shown, &path[self.base_path.len()..]);
-        let target = self
-            .target
-            .with_path(&path)
-            .map_err(|source| ConnectError::Request {
-                url: url.clone(),
-                source,
-            })?;
-        match timeout(
-            self.request_timeout,
-            http_client::post(&target, self.max_body),
-        )
-        .await
-        {
-            Ok(Ok(resp)) => Ok((url, resp.status.as_u16(), resp.body)),
-            Ok(Err(source)) => Err(ConnectError::Request { url, source }),
-            Err(_) => Err(ConnectError::Timeout {
-                url,
-                after: self.request_timeout,
-            }),
-        }
+        self.request(http::Method::POST, &path).await
     }
 
     /// The broker probe: Connect describes a connector only while it reaches Kafka.
@@ -459,6 +439,15 @@ impl KafkaConnectCheck {
 
     /// GETs `path` under the request timeout: the URL shown in messages, status, body.
     async fn get(&self, path: &str) -> Result<(String, u16, bytes::Bytes), ConnectError> {
+        self.request(http::Method::GET, path).await
+    }
+
+    /// One request for `path` (under the base path) within the request timeout.
+    async fn request(
+        &self,
+        method: http::Method,
+        path: &str,
+    ) -> Result<(String, u16, bytes::Bytes), ConnectError> {
         let url = format!("{}{}", self.shown, &path[self.base_path.len()..]);
         let target = self
             .target
@@ -467,12 +456,14 @@ impl KafkaConnectCheck {
                 url: url.clone(),
                 source,
             })?;
-        match timeout(
-            self.request_timeout,
-            http_client::get(&target, self.max_body),
-        )
-        .await
-        {
+        let sent = async {
+            if method == http::Method::POST {
+                http_client::post(&target, self.max_body).await
+            } else {
+                http_client::get(&target, self.max_body).await
+            }
+        };
+        match timeout(self.request_timeout, sent).await {
             Ok(Ok(resp)) => Ok((url, resp.status.as_u16(), resp.body)),
             Ok(Err(source)) => Err(ConnectError::Request { url, source }),
             Err(_) => Err(ConnectError::Timeout {
