@@ -190,6 +190,21 @@ fn follow<'a>(
     out: &mut Vec<Finding>,
 ) -> Option<(&'a Served, Endpoint)> {
     let own = servers[ci].as_ref();
+    // The server on `number`, or a finding that the port is not served.
+    let served_at = |number: u16, out: &mut Vec<Finding>| {
+        let found = server_at(number, ci, servers);
+        if let (None, Some(s)) = (found, own) {
+            out.push(place.finding(
+                Rule::PortNotServed,
+                format!(
+                    "port {number} is not served: the container listens on {}",
+                    s.port
+                ),
+                format!("probe port {}", s.port),
+            ));
+        }
+        found
+    };
     let (server, target) = match &p.handler {
         Handler::Http { path, port } => {
             let number = match resolve_port(port, c) {
@@ -203,22 +218,7 @@ fn follow<'a>(
                     return None;
                 }
             };
-            let server = match server_at(number, ci, servers) {
-                Some(s) => s,
-                None => {
-                    if let Some(s) = own {
-                        out.push(place.finding(
-                            Rule::PortNotServed,
-                            format!(
-                                "port {number} is not served: the container listens on {}",
-                                s.port
-                            ),
-                            format!("probe port {}", s.port),
-                        ));
-                    }
-                    return None;
-                }
-            };
+            let server = served_at(number, out)?;
             (server, server.http(path))
         }
         Handler::Grpc { port, service } => {
@@ -233,22 +233,7 @@ fn follow<'a>(
                     return None;
                 }
             };
-            let server = match server_at(number, ci, servers) {
-                Some(s) => s,
-                None => {
-                    if let Some(s) = own {
-                        out.push(place.finding(
-                            Rule::PortNotServed,
-                            format!(
-                                "port {number} is not served: the container listens on {}",
-                                s.port
-                            ),
-                            format!("probe port {}", s.port),
-                        ));
-                    }
-                    return None;
-                }
-            };
+            let server = served_at(number, out)?;
             (server, server.grpc(service))
         }
         Handler::Exec { command } => {
