@@ -411,3 +411,68 @@ async fn each_connector_and_task_has_its_state_one_hot() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_restarters_restarts_are_counted_per_connector_and_task() {
+    use std::sync::{Arc, Mutex};
+    use std::time::SystemTime;
+
+    use probe_core::checks::KafkaConnectCheck;
+    use probe_core::evaluators::connect::{ConnectRules, Restart, RestartBook};
+    use probe_testkit::connect::{scenarios, FakeConnect};
+
+    let connect = within(10, FakeConnect::start(scenarios::task_failing_here()))
+        .await
+        .expect("the fake Connect binds 127.0.0.1:0");
+    let rules = ConnectRules::parse("FAILED", "CONNECTOR,TASK", None, 0).unwrap();
+    let book = Arc::new(Mutex::new(RestartBook::new()));
+    let check = KafkaConnectCheck::new(&connect.url(), rules)
+        .unwrap()
+        .restart_book(book.clone());
+    let health = Health::builder()
+        .check("connect", check, [Probe::Readiness], Policy::default())
+        .unwrap()
+        .build()
+        .unwrap();
+    let metrics = Metrics::new(&health);
+    // The restarter shares the book; here the restarts it made are written in by hand.
+    {
+        let mut book = book.lock().unwrap();
+        let now = tokio::time::Instant::now();
+        let task = Restart::Task {
+            connector: "orders-sink".into(),
+            task: 0,
+        };
+        book.record(&task, now, SystemTime::now());
+        book.record(&task, now, SystemTime::now());
+        let connector = Restart::Connector {
+            connector: "orders-sink".into(),
+        };
+        book.record(&connector, now, SystemTime::now());
+    }
+    within(10, health.evaluate(Probe::Readiness, &Select::All)).await;
+    let text = metrics.render(Format::Prometheus);
+    assert_eq!(
+        value(
+            &text,
+            "probe_kafka_connect_restarts_total{check=\"connect\",connector=\"orders-sink\",task=\"0\"}"
+        ),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &text,
+            "probe_kafka_connect_restarts_total{check=\"connect\",connector=\"orders-sink\"}"
+        ),
+        1.0,
+        "{text}"
+    );
+    lint("promtool", &text);
+    let om = metrics.render(Format::OpenMetrics);
+    assert!(
+        om.contains("# TYPE probe_kafka_connect_restarts counter"),
+        "{om}"
+    );
+    lint("openmetrics", &om);
+}

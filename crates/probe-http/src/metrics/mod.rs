@@ -14,6 +14,7 @@
 //! | `probe_kafka_streams_state` | gauge, one-hot over the seven Kafka Streams states, for each client whose liveness check has run | `client` (the liveness check's name), `state` (`CREATED` ... `ERROR`) |
 //! | `probe_kafka_connect_connector_state` | gauge, one-hot over Connect's six states, for each connector the last run of a `kafka-connect` check saw (feature `kafka-connect`) | `check`, `connector`, `state` (`UNASSIGNED`, `RUNNING`, `PAUSED`, `STOPPED`, `FAILED`, `RESTARTING`) |
 //! | `probe_kafka_connect_task_state` | the same for each task | `check`, `connector`, `task`, `state` |
+//! | `probe_kafka_connect_restarts_total` | counter: restarts by the task restarter since the process started, for each connector and task restarted at least once | `check`, `connector`, `task` (none for a connector) |
 //!
 //! Statuses are read at scrape time from what the [`Health`] last published; counts and
 //! durations come from a [`probe_core::Observer`]. A scrape runs no check. Every label
@@ -302,7 +303,10 @@ impl Collector for Statuses {
             }
         }
         #[cfg(feature = "kafka-connect")]
-        connect::encode(&mut encoder, &connect::observed(&self.health, &self.names))?;
+        {
+            connect::encode(&mut encoder, &connect::observed(&self.health, &self.names))?;
+            connect::encode_restarts(&mut encoder, &connect::restarts(&self.health, &self.names))?;
+        }
         let mut family = encoder.encode_descriptor(
             "probe_status",
             "The current status of each probe: 1 for its state, 0 for the others",
