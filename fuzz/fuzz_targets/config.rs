@@ -17,20 +17,30 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 fuzz_target!(|data: &[u8]| {
+    let Some((&pick, data)) = data.split_first() else { return };
     let Ok(text) = std::str::from_utf8(data) else { return };
     let _ = probe::config::duration::parse(text);
     let _ = probe::config::duration::bounded(text, std::time::Duration::from_secs(3600));
     let _ = probe::config::kafka::bootstrap([text]);
     let _ = probe::config::parse_listen(text);
-    // The value as each typed key of a check, then the text as a whole file.
+    // The text as the value of one typed key of a check (chosen by the first byte), or
+    // as a whole file.
     let _guard = runtime().enter();
-    for key in ["timeout", "url", "address", "path", "bootstrap", "max_reply"] {
-        let file = format!("[[check]]\nname = \"c\"\ntype = \"tcp\"\n{key} = {text:?}\n");
-        if let Err(e) = probe::config::Config::parse(&file) {
-            assert!(!e.to_string().contains('\n'), "a refusal is one line: {e}");
-        }
-    }
-    if let Err(e) = probe::config::Config::parse(text) {
+    let checks = [
+        ("tcp", "address"),
+        ("tcp", "timeout"),
+        ("http", "url"),
+        ("redis", "url"),
+        ("postgres-query", "url"),
+        ("kafka", "bootstrap"),
+        ("file-age", "path"),
+        ("kafka-connect", "url"),
+    ];
+    let file = match checks.get(usize::from(pick) % (checks.len() + 1)) {
+        Some((kind, key)) => format!("[[check]]\nname = \"c\"\ntype = \"{kind}\"\n{key} = {text:?}\n"),
+        None => text.to_owned(),
+    };
+    if let Err(e) = probe::config::Config::parse(&file) {
         assert!(!e.to_string().contains('\n'), "a refusal is one line: {e}");
     }
 });
