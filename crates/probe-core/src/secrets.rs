@@ -51,7 +51,7 @@ pub fn register(secret: &str) {
     if decoded != secret {
         forms.push(decoded);
     }
-    let encoded = percent_encode(secret);
+    let encoded = crate::text::percent_encode(secret);
     if encoded != secret {
         forms.push(encoded);
     }
@@ -246,18 +246,6 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
         return None;
     }
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// A writer that scrubs what passes through it: wrap the log destination in it

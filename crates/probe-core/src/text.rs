@@ -151,6 +151,20 @@ pub fn base64(input: &[u8]) -> String {
     out
 }
 
+/// Percent-encodes every byte of `s` but the unreserved characters of RFC 3986 (letters,
+/// digits, `-`, `.`, `_`, `~`): safe as a path segment or a query value.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// `s` with `%XX` escapes decoded, invalid UTF-8 replaced.
 pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&percent_decode_bytes(s)).into_owned()

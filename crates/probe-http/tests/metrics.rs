@@ -355,20 +355,9 @@ async fn each_kafka_streams_client_has_its_state_one_hot() {
 
 #[tokio::test]
 async fn each_connector_and_task_has_its_state_one_hot() {
-    use probe_core::checks::KafkaConnectCheck;
-    use probe_core::evaluators::connect::ConnectRules;
-    use probe_testkit::connect::{scenarios, FakeConnect};
+    use probe_testkit::connect::scenarios;
 
-    let connect = within(10, FakeConnect::start(scenarios::task_failing_here()))
-        .await
-        .expect("the fake Connect binds 127.0.0.1:0");
-    let rules = ConnectRules::parse("FAILED", "CONNECTOR,TASK", None, 0).unwrap();
-    let check = KafkaConnectCheck::new(&connect.url(), rules).unwrap();
-    let health = Health::builder()
-        .check("connect", check, [Probe::Readiness], Policy::default())
-        .unwrap()
-        .build()
-        .unwrap();
+    let (connect, health) = connect_health(None).await;
     let metrics = Metrics::new(&health);
     let before = metrics.render(Format::Prometheus);
     assert!(
@@ -417,23 +406,10 @@ async fn the_restarters_restarts_are_counted_per_connector_and_task() {
     use std::sync::{Arc, Mutex};
     use std::time::SystemTime;
 
-    use probe_core::checks::KafkaConnectCheck;
-    use probe_core::evaluators::connect::{ConnectRules, Restart, RestartBook};
-    use probe_testkit::connect::{scenarios, FakeConnect};
+    use probe_core::evaluators::connect::{Restart, RestartBook};
 
-    let connect = within(10, FakeConnect::start(scenarios::task_failing_here()))
-        .await
-        .expect("the fake Connect binds 127.0.0.1:0");
-    let rules = ConnectRules::parse("FAILED", "CONNECTOR,TASK", None, 0).unwrap();
     let book = Arc::new(Mutex::new(RestartBook::new()));
-    let check = KafkaConnectCheck::new(&connect.url(), rules)
-        .unwrap()
-        .restart_book(book.clone());
-    let health = Health::builder()
-        .check("connect", check, [Probe::Readiness], Policy::default())
-        .unwrap()
-        .build()
-        .unwrap();
+    let (_connect, health) = connect_health(Some(book.clone())).await;
     let metrics = Metrics::new(&health);
     // The restarter shares the book; here the restarts it made are written in by hand.
     {
@@ -475,4 +451,29 @@ async fn the_restarters_restarts_are_counted_per_connector_and_task() {
         "{om}"
     );
     lint("openmetrics", &om);
+}
+
+/// A fake Connect with a task failing on this worker, and a `Health` whose readiness
+/// check `connect` asks it (sharing `book` with a restarter when given).
+async fn connect_health(
+    book: Option<std::sync::Arc<std::sync::Mutex<probe_core::evaluators::connect::RestartBook>>>,
+) -> (probe_testkit::connect::FakeConnect, Health) {
+    use probe_core::checks::KafkaConnectCheck;
+    use probe_core::evaluators::connect::ConnectRules;
+    use probe_testkit::connect::{scenarios, FakeConnect};
+
+    let connect = within(10, FakeConnect::start(scenarios::task_failing_here()))
+        .await
+        .expect("the fake Connect binds 127.0.0.1:0");
+    let rules = ConnectRules::parse("FAILED", "CONNECTOR,TASK", None, 0).unwrap();
+    let mut check = KafkaConnectCheck::new(&connect.url(), rules).unwrap();
+    if let Some(book) = book {
+        check = check.restart_book(book);
+    }
+    let health = Health::builder()
+        .check("connect", check, [Probe::Readiness], Policy::default())
+        .unwrap()
+        .build()
+        .unwrap();
+    (connect, health)
 }

@@ -575,15 +575,7 @@ fn worker_ids(statuses: &[ConnectorStatus]) -> Vec<String> {
 
 /// Percent-encodes a connector name for a path segment.
 fn encode(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::text::percent_encode(name)
 }
 
 #[cfg(test)]
